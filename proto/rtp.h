@@ -32,7 +32,7 @@ typedef struct rtp_hdr {
 int rtp_hdr_parse(rtp_hdr_t *h, const uint8_t *pkt, size_t len, const char **why);
 
 /* Finds header extension element id (1..14 for one-byte, 1..255 for two-byte profiles) in the
- * packet parsed into h. Returns 1 and sets *off/*elen to the element data within pkt (so it can
+ * packet parsed into h. Returns 1 and sets *off and *elen to the element data within pkt (so it can
  * be read or rewritten in place), 0 when absent or the profile is not RFC 8285, or
  * PROTO_EINVAL when the element list is malformed (an element runs past the block). */
 int rtp_ext_find(const uint8_t *pkt, const rtp_hdr_t *h, uint8_t id, size_t *off, size_t *elen);

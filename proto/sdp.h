@@ -189,7 +189,7 @@ const sdp_media_t *sdp_find_mid(const sdp_t *s, const char *mid);
 uint32_t sdp_media_primary_ssrc(const sdp_media_t *m, uint32_t *rtx_ssrc);
 
 /* Finds key in an fmtp string ("a=1;b=2", spaces around ';' allowed, keys case-insensitive).
- * Returns true and sets *val/*vlen (borrowing fmtp) when present. */
+ * Returns true and sets *val and *vlen (borrowing fmtp) when present. */
 bool sdp_fmtp_get(const char *fmtp, const char *key, const char **val, size_t *vlen);
 
 /* Parses one ICE candidate: "candidate:..." as in RTCIceCandidate.candidate, optionally with
