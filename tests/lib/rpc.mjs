@@ -6,6 +6,7 @@
 //   const hello = await rpc.call('hello', { version: 1, node: 'test' });   // result, or throws RpcError
 //   const msg = await rpc.request('stats', {});   // the whole response {id, result} | {id, error}
 //   const ev = await rpc.waitEvent('peer.state', (d) => d.peer === 'p1');
+//   rpc.on('peer.candidate', (data) => ...);      // events by name ('error' comes as 'sfu-error')
 //   rpc.close(); assert.equal(await sfu.stop(), 0); // SIGTERM; 0 = clean exit (no ASan/LSan report)
 //
 // Framing: 4-byte big-endian length + that many bytes of JSON. Every incoming message is kept
@@ -17,6 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sanitizerEnv } from './server.mjs';
 
 export const MAX_FRAME = 1048576;
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -96,6 +98,27 @@ export class RpcClient extends EventEmitter {
     return { rpc, hello };
   }
 
+  // Like open(), for a new controller right after the previous connection went away: until the
+  // SFU has seen that close it refuses the newcomer as a second controller (error event +
+  // close), so this retries until hello is answered or timeoutMs passes.
+  static async reopen(rpcPath, { node = 'test-node', timeoutMs = DEFAULT_TIMEOUT } = {}) {
+    const end = Date.now() + timeoutMs;
+    let last;
+    while (Date.now() < end) {
+      const rpc = await RpcClient.connect(rpcPath);
+      try {
+        const hello = await rpc.call('hello', { version: 1, node }, { timeoutMs: Math.max(100, end - Date.now()) });
+        return { rpc, hello, refused: last };
+      } catch (e) {
+        last = e;
+        rpc.destroy();
+        if (!rpc.closed && !/closed/.test(e.message)) throw e;
+      }
+      await new Promise((r) => setTimeout(r, 20)); // retry interval
+    }
+    throw new Error(`no controller connection accepted within ${timeoutMs} ms: ${last && last.message}`);
+  }
+
   _onData(d) {
     this.rx = this.rx.length ? Buffer.concat([this.rx, d]) : d;
     while (this.rx.length >= 4) {
@@ -126,7 +149,9 @@ export class RpcClient extends EventEmitter {
     if (this.messages.length > 5000) this.messages.splice(0, 2500);
     if (msg && typeof msg === 'object' && typeof msg.event === 'string') {
       this.emit('event', msg);
-      this.emit(msg.event, msg.data);
+      // 'error' is special to EventEmitter (throws without a listener): the SFU's error event
+      // is emitted as 'sfu-error'.
+      this.emit(msg.event === 'error' ? 'sfu-error' : msg.event, msg.data);
     } else if (msg && typeof msg.id === 'number' && this.pending.has(msg.id)) {
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
@@ -209,9 +234,18 @@ export class RpcClient extends EventEmitter {
     return waitFor(() => this.closed, { timeoutMs, what: 'connection close', emitter: this, event: 'close' });
   }
 
-  close() {
-    if (!this.closed) this.sock.end();
-    return this.closedPromise;
+  // Half-closes our side and resolves once the SFU closed its side too (it has then seen the
+  // EOF, so a new connection can become the controller). Rejects (and destroys the socket)
+  // when the SFU keeps its side open past timeoutMs.
+  async close({ timeoutMs = DEFAULT_TIMEOUT } = {}) {
+    if (this.closed) return;
+    this.sock.end();
+    try {
+      await this.waitClosed({ timeoutMs });
+    } catch (e) {
+      this.sock.destroy();
+      throw new Error(`the SFU did not close the connection after our EOF: ${e.message}`);
+    }
   }
 
   destroy() {
@@ -231,10 +265,11 @@ export function randomPortRange(n = 100) {
 // Returns {proc, pid, rpcPath, logs, waitLog(pred), stop(), logText()}.
 export async function startSfu({ id = 'test', ports = randomPortRange(), args = [], env = {}, timeoutMs = 15000, bin = path.join(BUILD, 'onair-sfu') } = {}) {
   if (!fs.existsSync(bin)) throw new Error(`${bin} not built (make MODE=asan binaries)`);
+  if (process.env.TEST_VERBOSE) env = { LOG_LEVEL: 'debug', ...env };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onair-sfu-'));
   const rpcPath = path.join(dir, 'rpc.sock');
   const argv = ['--rpc', rpcPath, '--ip', '127.0.0.1', '--ports', ports, '--id', id, ...args];
-  const proc = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const proc = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...sanitizerEnv(), ...env } });
   const ee = new EventEmitter();
   const logs = [];  // parsed JSON lines (non-JSON lines as {raw})
   const lines = []; // every stderr/stdout line as text
@@ -249,6 +284,7 @@ export async function startSfu({ id = 'test', ports = randomPortRange(), args = 
         const line = rest.slice(0, nl);
         rest = rest.slice(nl + 1);
         lines.push(line);
+        if (process.env.TEST_VERBOSE) process.stderr.write(`[sfu ${proc.pid}] ${line}\n`);
         let j;
         try { j = JSON.parse(line); } catch { j = { raw: line }; }
         if (j === null || typeof j !== 'object') j = { raw: line };
@@ -271,7 +307,7 @@ export async function startSfu({ id = 'test', ports = randomPortRange(), args = 
       for (; i < logs.length; i++) if (pred(logs[i])) return logs[i];
       if (exit) throw new Error(`onair-sfu exited (${JSON.stringify(exit)}) while waiting for ${what}:\n${logText()}`);
       return null;
-    }, { timeoutMs: t, what, emitter: ee, event: 'log' }).finally(() => {});
+    }, { timeoutMs: t, what, emitter: ee, event: 'log' });
   };
   // 'exit' also wakes waitLog so an early exit is reported at once.
   ee.on('exit', () => ee.emit('log', {}));
