@@ -26,6 +26,15 @@ test('pages: publisher -> subscriber P2P at 1280x720 with audio, VP8 and H.264',
   const ps = await pub.stats('p1');
   assert.equal(ps.out_video.frameWidth, 1280);
 
+  // ICE restart: new offer from the publisher, re-answered by the subscriber, media goes on.
+  const n0 = s.in_video.framesDecoded;
+  const re = await pub.call('restartIce', 'p1');
+  const ufrag = (x) => x.match(/a=ice-ufrag:(\S+)/)[1];
+  assert.notEqual(ufrag(re), ufrag(link.offer));
+  await pub.call('answer', 'p1', await sub.call('reoffer', 's1', re));
+  await sub.waitStats('s1', (x) => x.in_video.framesDecoded >= n0 + 30 && x.connectionState === 'connected', { what: 'frames after ICE restart' });
+  assert.equal(await sub.call('close', 's1'), true);
+
   // H.264 preferred on the publisher's video transceiver.
   const link2 = await linkP2P(pub, 'p2', sub, 's2', { codec: 'H264' });
   assert.match(link2.offer.split('m=video')[1], /^ \d+ UDP\/TLS\/RTP\/SAVPF (\d+)/);
