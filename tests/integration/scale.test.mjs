@@ -9,7 +9,7 @@ const N = 1000;
 const BATCH = 100;
 
 describe('scale', { timeout: 120000 }, () => {
-  test(`${N} concurrent websocket clients connect, emit + ack, disconnect`, { timeout: 110000 }, async () => {
+  test(`${N} concurrent websocket clients connect, emit + ack, disconnect`, { timeout: 110000 }, async (t) => {
     const srv = await startSignal();
     const sockets = [];
     try {
@@ -40,7 +40,7 @@ describe('scale', { timeout: 120000 }, () => {
       const probe = await connect(srv.url, { transports: ['websocket'] });
       await poll(async () => (await emitAckT(probe, 5000, 'join', 'all'))[0].size === 1, { timeoutMs: 20000, intervalMs: 100, what: 'room emptied' });
       probe.close();
-      console.log(`# ${N} clients: connect ${tConnected - t0} ms, echo+join ${tAcked - tConnected} ms`);
+      t.diagnostic(`${N} clients: connect ${tConnected - t0} ms, echo+join ${tAcked - tConnected} ms`);
       await assertCleanExit(srv);
     } finally {
       closeAll(sockets);
