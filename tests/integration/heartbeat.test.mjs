@@ -9,6 +9,7 @@ import { assertCleanExit, closeAll, connect, connectV2, emitAck, rawEio } from '
 
 const PI = 300; // ms
 const PT = 300;
+const CT = 1000; // --connect-timeout: a session must CONNECT a namespace within this
 
 /** Asks `probe` (a connected 4.x socket) to join room until the ack's size equals want. */
 async function roomSizeBecomes(probe, room, want, timeoutMs) {
@@ -23,7 +24,9 @@ describe('heartbeat', { timeout: 60000 }, () => {
   let srv;
   const sockets = [];
   before(async () => {
-    srv = await startSignal({ args: ['--ping-interval', String(PI), '--ping-timeout', String(PT)] });
+    srv = await startSignal({
+      args: ['--ping-interval', String(PI), '--ping-timeout', String(PT), '--connect-timeout', String(CT)],
+    });
   });
   after(async () => {
     closeAll(sockets);
@@ -125,6 +128,40 @@ describe('heartbeat', { timeout: 60000 }, () => {
     const r = await fetch(`${base}&sid=${sid}`, { signal: AbortSignal.timeout(5000) });
     assert.equal(r.status, 400);
     await r.text();
+  });
+
+  test('a session that never CONNECTs a namespace is closed after --connect-timeout', { timeout: 15000 }, async () => {
+    const raw = await rawEio(srv.url);
+    await raw.next((m) => m[0] === '0');
+    const t0 = Date.now();
+    // keep the Engine.IO session alive (answer pings) but never send a Socket.IO CONNECT
+    const pong = setInterval(() => {
+      while (raw.queue.includes('2')) {
+        raw.queue.splice(raw.queue.indexOf('2'), 1);
+        raw.send('3');
+      }
+    }, 20);
+    try {
+      await withTimeout(raw.closed, CT + 3000, 'server closing the session without a namespace');
+    } finally {
+      clearInterval(pong);
+    }
+    const elapsed = Date.now() - t0;
+    assert.ok(elapsed >= CT - 100, `closed after ${elapsed} ms, before --connect-timeout ${CT}`);
+  });
+
+  test('a session that CONNECTs in time is not closed by --connect-timeout', { timeout: 15000 }, async () => {
+    const s = await connect(srv.url, { transports: ['websocket'] });
+    sockets.push(s);
+    let pings = 0;
+    await withTimeout(
+      new Promise((resolve) => s.io.engine.on('ping', () => ++pings * PI > CT + 500 && resolve())),
+      CT + 5000,
+      'pings past the connect timeout',
+    );
+    assert.ok(s.connected);
+    assert.deepEqual(await emitAck(s, 'echo', 'ok'), ['ok']);
+    s.close();
   });
 
   test('server exits 0 on SIGTERM', { timeout: 20000 }, async () => {
