@@ -1,0 +1,68 @@
+/* sfu/sfu.h: the onair-sfu process context, shared by the sfu/ modules. One sfu_t per process,
+ * created by main.c; everything runs on its one GLib main context (docs/SFU.md). */
+#ifndef SFU_SFU_H
+#define SFU_SFU_H
+#include "../proto/rpc.h"
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SFU_MAX_IPS 8
+
+typedef struct sfu_cfg {
+    const char *rpc_path;
+    const char *ips;      /* "--ip a[,b]" as given */
+    const char *ports;    /* "--ports LOW-HIGH" as given */
+    const char *id;       /* --id, default "sfu-<pid>" */
+    long grace_ms;        /* keep peers this long after the controller left */
+    long stats_ms;        /* periodic stats event (0: off) */
+    long pli_interval_ms; /* at most one upstream keyframe request per this interval */
+    long max_peers;
+    long remb_bps; /* the REMB we send publishers */
+    /* parsed */
+    char ip[SFU_MAX_IPS][64];
+    int n_ips;
+    unsigned port_min, port_max;
+} sfu_cfg_t;
+
+typedef struct rpc_server rpc_server_t;
+typedef struct dtls_ctx dtls_ctx_t;
+typedef struct room room_t;
+typedef struct peer peer_t;
+
+typedef struct sfu {
+    sfu_cfg_t cfg;
+    char id[160];
+    GMainContext *ctx;   /* borrowed: the default context */
+    GMainLoop *loop;     /* owned */
+    rpc_server_t *rpc;   /* owned */
+    dtls_ctx_t *dtls;    /* owned: the process certificate and SSL_CTX */
+    void *srtp_sentinel; /* owned srtp_t kept alive for the process life (c-deps.md 7) */
+    GHashTable *rooms;   /* id -> room_t*; the table owns the rooms */
+    GHashTable *peers;   /* id -> peer_t*; the table holds one reference */
+    bool draining;
+    bool hello;          /* the current controller said hello */
+    bool had_controller; /* a controller said hello at some point (grace applies) */
+    guint grace_timer;   /* GSource id or 0 */
+    guint stats_timer;
+    guint tick_timer; /* periodic RTCP work (receiver reports, NACK retries, coalesced PLIs) */
+    /* process totals for the load figures */
+    uint64_t bytes_in, bytes_out, last_bytes_in, last_bytes_out;
+    uint64_t last_stats_ms, last_cpu_us;
+    double bitrate_in, bitrate_out, cpu;
+    /* events raised while a request is handled go out after its response */
+    json_t *deferred; /* array of event messages, or NULL outside a request */
+} sfu_t;
+
+/* Queues an event for the controller (dropped when none is connected). Steals data. */
+void sfu_emit(sfu_t *s, rpc_event_t ev, json_t *data);
+
+/* Room and peer lookups; NULL when absent. Borrowed pointers. */
+room_t *sfu_room_find(sfu_t *s, const char *id);
+peer_t *sfu_peer_find(sfu_t *s, const char *id);
+
+/* Closes every peer and room (grace expiry, shutdown). */
+void sfu_close_all(sfu_t *s, const char *reason);
+
+#endif
