@@ -105,6 +105,13 @@ typedef struct sdp_ssrc_group {
     uint32_t ssrcs[SDP_MAX_GROUP_SSRCS];
 } sdp_ssrc_group_t;
 
+typedef enum sdp_cand_type {
+    SDP_CAND_HOST = 0,
+    SDP_CAND_SRFLX,
+    SDP_CAND_PRFLX,
+    SDP_CAND_RELAY,
+} sdp_cand_type_t;
+
 typedef struct sdp_cand {
     char foundation[33];
     uint16_t component; /* 1 = RTP (the only one with rtcp-mux) */
@@ -112,12 +119,7 @@ typedef struct sdp_cand {
     uint32_t priority;
     char addr[SDP_ADDR_MAX];
     uint16_t port;
-    enum {
-        SDP_CAND_HOST,
-        SDP_CAND_SRFLX,
-        SDP_CAND_PRFLX,
-        SDP_CAND_RELAY
-    } type;
+    sdp_cand_type_t type;
     bool mdns;                /* addr ends in ".local": unresolvable for libnice, ignore it */
     char tcptype[8];          /* "active", "passive", "so" or "" */
     char raddr[SDP_ADDR_MAX]; /* "" when absent */
@@ -129,6 +131,7 @@ typedef struct sdp_media {
     const char *media; /* the m= media token as written ("audio", "video", "application") */
     uint16_t port;     /* 0 = rejected / bundle-only */
     const char *proto; /* "UDP/TLS/RTP/SAVPF", "UDP/DTLS/SCTP", ... */
+    const char *fmts;  /* the m= line's format list as written ("111 63 9", "webrtc-datachannel") */
     bool rtp;          /* proto is an RTP profile (".../RTP/..."): codecs below are valid */
     const char *mid;   /* "" when absent */
     sdp_dir_t dir;
@@ -170,8 +173,11 @@ typedef struct sdp {
  * 0 and *out is a new sdp_t the caller owns and frees with sdp_free. On failure returns a
  * negative PROTO_E* (PROTO_ETOOBIG over SDP_MAX_LEN or a count limit, PROTO_EINVAL malformed,
  * PROTO_ENOMEM), *out is NULL and *why (if why is not NULL) names the broken rule in a static
- * string. Rejected: missing v=0/o=/m=, bad numbers, payload types over 127, a=rtpmap for a PT
- * not on the m= line, duplicate mids, NUL bytes. Unknown attributes are ignored. */
+ * string. Rejected: a first line other than v=0, no o= line, lines not "<letter>=...", bad
+ * numbers, payload types over 127 or repeated, duplicate mids, a BUNDLE mid with no m= section,
+ * NUL bytes, over SDP_MAX_MEDIA/CODECS/EXTMAPS/SSRCS/GROUPS entries. Ignored: unknown attributes,
+ * rtpmap/fmtp/rtcp-fb for payload types not on the m= line, candidates that do not parse or are
+ * over SDP_MAX_CANDS. An SDP with no m= section parses (n_media 0). */
 int sdp_parse(sdp_t **out, const char *text, size_t len, const char **why);
 void sdp_free(sdp_t *s);
 
@@ -223,6 +229,8 @@ typedef struct sdp_neg_media {
 } sdp_neg_media_t;
 
 typedef struct sdp_neg {
+    sdp_setup_t
+        setup;       /* the SFU's DTLS role in the answer: ACTIVE = DTLS client, PASSIVE = server */
     uint8_t n_media; /* = number of m= sections of the offer, in order */
     sdp_neg_media_t media[SDP_MAX_MEDIA];
 } sdp_neg_t;
