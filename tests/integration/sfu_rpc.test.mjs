@@ -236,7 +236,8 @@ describe('malformed requests', () => {
     ['publisher.offer with binary junk SDP', { method: 'publisher.offer', params: { room: 'r1', peer: 'p1', sdp: 'v=0\r\nm=\u0001\u0002\r\n\u00ff' } }, 'invalid_params'],
     ['subscriber.create in an unknown room', { method: 'subscriber.create', params: { room: 'no-room', peer: 's1' } }, 'not_found'],
     ['subscriber.create without peer', { method: 'subscriber.create', params: { room: 'r1' } }, 'invalid_params'],
-    ['subscriber.answer for an unknown peer', { method: 'subscriber.answer', params: { peer: 'nobody', sdp: 'v=0\r\n' } }, 'not_found'],
+    // docs/RPC.md names "subscriber.answer before subscriber.create" as the bad_state example.
+    ['subscriber.answer for an unknown peer', { method: 'subscriber.answer', params: { peer: 'nobody', sdp: 'v=0\r\n' } }, 'bad_state'],
     ['subscriber.answer without peer', { method: 'subscriber.answer', params: { sdp: 'v=0\r\n' } }, 'invalid_params'],
     ['peer.candidate for an unknown peer', { method: 'peer.candidate', params: { peer: 'nobody', candidate: null } }, 'not_found'],
     ['peer.candidate with a bad peer id', { method: 'peer.candidate', params: { peer: 'no body', candidate: null } }, 'invalid_params'],
