@@ -103,6 +103,18 @@ describe('peer lifecycle', () => {
     await sub.waitStats('s-a', (x) => x.in_video.framesDecoded >= before.in_video.framesDecoded + 60 && x.connectionState === 'connected', { timeoutMs: 15000, what: '60 more frames after the ICE restart' });
   });
 
+  test('publisher ICE restart: peer.restart_ice {}, then the same peer id offers again', async () => {
+    assert.deepEqual(await rpc.call('peer.restart_ice', { peer: 'p-a' }), {});
+    const before = await sub.stats('s-a');
+    const offer = await pub.call('restartIce', 'p-a');
+    const r = await rpc.call('publisher.offer', { room: 'life-1', peer: 'p-a', sdp: offer });
+    await pub.call('answer', 'p-a', r.sdp);
+    await pub.waitStats('p-a', (x) => x.connectionState === 'connected' && x.iceConnectionState !== 'checking', { what: 'publisher connected after restart' });
+    await sub.waitStats('s-a', (x) => x.in_video.framesDecoded >= before.in_video.framesDecoded + 60, { timeoutMs: 15000, what: '60 more frames after the publisher ICE restart' });
+    const st = await rpc.call('stats', { room: 'life-1' });
+    assert.equal(st.rooms[0].publisher, 'p-a');
+  });
+
   test('drain: no new rooms or subscribers; existing peers go on; off again', async () => {
     assert.deepEqual(await rpc.call('drain', { on: true }), { draining: true });
     const offer = await pub.call('offer', 'tmp-drain', {});
