@@ -419,6 +419,8 @@ export class RawWs {
       } else if (payload.length === 1) this.violations.push('1-byte close payload');
       this.closeReceived = { code, reason };
       this.queue.push({ type: 'close', code, reason, data: payload });
+      // RFC 6455 5.5.1: answer with a close frame (the server then closes TCP).
+      if (!this.closeSent) this.write(frame(OP.CLOSE, payload.length >= 2 ? payload.subarray(0, 2) : Buffer.alloc(0)));
       return;
     }
     if (opcode === OP.PING || opcode === OP.PONG) {
@@ -444,7 +446,8 @@ export class RawWs {
   }
 
   write(bytes) {
-    this.sock.write(bytes);
+    if ((bytes[0] & 15) === OP.CLOSE) this.closeSent = true;
+    if (!this.sock.destroyed) this.sock.write(bytes);
   }
   send(data, opts = {}) {
     const isBin = Buffer.isBuffer(data);
