@@ -141,6 +141,39 @@ export function decodeV3(text) {
   return out;
 }
 
+/** Engine.IO v3 XHR2 binary payload (application/octet-stream): per packet a marker byte (0
+ * string, 1 binary), the decimal length as one byte per digit, 0xFF, then the packet; a string
+ * packet is UTF-8 and its length counts bytes; a binary packet starts with its type byte (4).
+ * Items: strings (encoded packets) or Buffers (binary packets including the type byte). */
+export function encodeV3Binary(packets) {
+  return Buffer.concat(
+    packets.map((p) => {
+      const data = Buffer.isBuffer(p) ? p : Buffer.from(p, 'utf8');
+      const digits = String(data.length).split('').map(Number);
+      return Buffer.concat([Buffer.from([Buffer.isBuffer(p) ? 1 : 0, ...digits, 0xff]), data]);
+    }),
+  );
+}
+export function decodeV3Binary(buf) {
+  const out = [];
+  let i = 0;
+  while (i < buf.length) {
+    const isString = buf[i] === 0;
+    assert.ok(buf[i] === 0 || buf[i] === 1, `v3 binary payload: bad marker ${buf[i]} at ${i}`);
+    let j = i + 1;
+    let n = 0;
+    for (; buf[j] !== 0xff; j++) {
+      assert.ok(j < buf.length && buf[j] <= 9 && j - i < 12, `v3 binary payload: bad length at ${j}`);
+      n = n * 10 + buf[j];
+    }
+    const data = buf.subarray(j + 1, j + 1 + n);
+    assert.equal(data.length, n, 'v3 binary payload: truncated packet');
+    out.push(isString ? data.toString('utf8') : Buffer.from(data));
+    i = j + 1 + n;
+  }
+  return out;
+}
+
 /** Parses an open packet "0{...}" and returns its JSON. */
 export function parseOpen(packet) {
   assert.equal(packet[0], '0', `not an open packet: ${JSON.stringify(packet)}`);
