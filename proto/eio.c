@@ -212,8 +212,8 @@ size_t eio_b64_encode(const uint8_t *in, size_t len, char *out)
 
 static bool b64_char(uint8_t c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 ssize_t eio_b64_decode(const char *in, size_t len, uint8_t *out)

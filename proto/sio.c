@@ -16,9 +16,9 @@ typedef struct scan {
     const char *s;
     size_t len, pos;
     unsigned depth, max_depth;
-    bool track_ph;  /* count placeholders */
-    unsigned natt;  /* placeholder num bound */
-    unsigned nph;   /* placeholders found */
+    bool track_ph; /* count placeholders */
+    unsigned natt; /* placeholder num bound */
+    unsigned nph;  /* placeholders found */
 } scan_t;
 
 static void skip_ws(scan_t *c)
@@ -355,8 +355,8 @@ int sio_json_get(const char *s, size_t len, const char *key, const char **val, s
 /* ---- packets --------------------------------------------------------------------------- */
 
 static const char *const reserved_events[] = {
-    "\"connect\"",    "\"connect_error\"", "\"disconnect\"", "\"disconnecting\"",
-    "\"newListener\"", "\"removeListener\"",
+    "\"connect\"",       "\"connect_error\"", "\"disconnect\"",
+    "\"disconnecting\"", "\"newListener\"",   "\"removeListener\"",
 };
 
 static int fail(const char **why, const char *msg, int rc)
@@ -394,8 +394,8 @@ static int check_payload(const sio_packet_t *p, const char **why)
     /* EVENT: a non-empty array; first element a number or a non-reserved string */
     const char *name, *args;
     size_t name_len, args_len;
-    if (first != '[' || sio_event_split(p->data, p->data_len, &name, &name_len, &args,
-                                        &args_len) != 0) {
+    if (first != '[' ||
+        sio_event_split(p->data, p->data_len, &name, &name_len, &args, &args_len) != 0) {
         return fail(why, "EVENT payload must be a non-empty array", PROTO_EINVAL);
     }
     if (name[0] == '"') {
@@ -412,8 +412,8 @@ static int check_payload(const sio_packet_t *p, const char **why)
     return fail(why, "event name must be a string or a number", PROTO_EINVAL);
 }
 
-static int decode_attachments(const char *s, size_t len, size_t *i, unsigned max,
-                              sio_packet_t *p, const char **why)
+static int decode_attachments(const char *s, size_t len, size_t *i, unsigned max, sio_packet_t *p,
+                              const char **why)
 {
     size_t j = 1;
     unsigned n = 0;
@@ -643,8 +643,8 @@ int sio_encode_header(buf_t *out, int type, unsigned natt, const char *nsp, int6
     return rc;
 }
 
-int sio_encode_event(buf_t *out, const char *nsp, int64_t id, const char *name,
-                     const char *args, size_t args_len, unsigned natt)
+int sio_encode_event(buf_t *out, const char *nsp, int64_t id, const char *name, const char *args,
+                     size_t args_len, unsigned natt)
 {
     int rc = sio_encode_header(out, natt ? SIO_BINARY_EVENT : SIO_EVENT, natt, nsp, id);
     if (rc == 0) {

@@ -32,12 +32,12 @@ typedef struct sio_limits {
 } sio_limits_t;
 
 typedef struct sio_packet {
-    uint8_t type;      /* SIO_* */
-    unsigned nattach;  /* binary packets: the announced attachment count (>= 1) */
-    const char *nsp;   /* namespace, "/" when absent (then a static string) */
-    size_t nsp_len;    /* may include an EIO3 query: "/custom?token=x" */
-    int64_t id;        /* ack id, or -1 */
-    const char *data;  /* the raw JSON payload, or NULL */
+    uint8_t type;     /* SIO_* */
+    unsigned nattach; /* binary packets: the announced attachment count (>= 1) */
+    const char *nsp;  /* namespace, "/" when absent (then a static string) */
+    size_t nsp_len;   /* may include an EIO3 query: "/custom?token=x" */
+    int64_t id;       /* ack id, or -1 */
+    const char *data; /* the raw JSON payload, or NULL */
     size_t data_len;
     unsigned nplaceholders; /* placeholders found in the payload (binary packets) */
 } sio_packet_t;
@@ -80,8 +80,8 @@ int sio_json_get(const char *s, size_t len, const char *key, const char **val, s
 int sio_encode_header(buf_t *out, int type, unsigned natt, const char *nsp, int64_t id);
 /* An EVENT (BINARY_EVENT when natt > 0): header + `[<name as JSON string>,<args>]`; args
  * is a raw JSON list without brackets, may be empty. */
-int sio_encode_event(buf_t *out, const char *nsp, int64_t id, const char *name,
-                     const char *args, size_t args_len, unsigned natt);
+int sio_encode_event(buf_t *out, const char *nsp, int64_t id, const char *name, const char *args,
+                     size_t args_len, unsigned natt);
 /* An ACK (BINARY_ACK when natt > 0): header + `[<args>]`. */
 int sio_encode_ack(buf_t *out, const char *nsp, int64_t id, const char *args, size_t args_len,
                    unsigned natt);

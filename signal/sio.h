@@ -24,10 +24,10 @@ typedef struct sio_socket sio_socket_t;
 
 /* What the client sent when it connected (valid during the connect hook only). */
 typedef struct sio_handshake {
-    int eio_version;           /* 3 or 4 */
-    const char *transport;     /* "polling" or "websocket": the transport at handshake */
-    const char *query;         /* the handshake request's raw query string (no '?') */
-    const char *nsp_query;     /* EIO3 only: a namespace's own query ("40/custom?token=x,"), or NULL */
+    int eio_version;       /* 3 or 4 */
+    const char *transport; /* "polling" or "websocket": the transport at handshake */
+    const char *query;     /* the handshake request's raw query string (no '?') */
+    const char *nsp_query; /* EIO3 only: a namespace's own query ("40/custom?token=x,"), or NULL */
     const char *authorization; /* the handshake request's Authorization header, or NULL */
     const char *remote_addr;   /* peer IP as text */
     const char *auth;          /* the CONNECT packet's auth payload (raw JSON), or NULL */
@@ -107,23 +107,45 @@ bool sio_in_room(const sio_socket_t *s, const char *room);
 size_t sio_room_size(sio_nsp_t *n, const char *room);
 /* Calls fn for each socket in room (NULL: every socket of the namespace). fn must not
  * disconnect sockets; collect ids and act after. */
-void sio_room_foreach(sio_nsp_t *n, const char *room, void (*fn)(sio_socket_t *, void *),
-                      void *ud);
+void sio_room_foreach(sio_nsp_t *n, const char *room, void (*fn)(sio_socket_t *, void *), void *ud);
 
 /* Emits to every socket in room (NULL: the whole namespace) except the socket whose id is
  * except_id (NULL: none). The packet is encoded once into one shared buffer. Returns the
  * number of recipients. */
 size_t sio_broadcast(sio_nsp_t *n, const char *room, const char *except_id, const char *event,
                      const char *args, size_t args_len);
-size_t sio_broadcast_bin(sio_nsp_t *n, const char *room, const char *except_id,
-                         const char *event, const char *args, size_t args_len,
-                         shbuf_t *const *att, size_t natt);
+size_t sio_broadcast_bin(sio_nsp_t *n, const char *room, const char *except_id, const char *event,
+                         const char *args, size_t args_len, shbuf_t *const *att, size_t natt);
 
 /* Server-side disconnect of one namespace socket (sends `41<nsp>,`); the Engine.IO session and
  * the client's other namespaces stay. on_disconnect runs with "server namespace disconnect". */
 void sio_disconnect(sio_socket_t *s);
 /* Closes the socket's whole Engine.IO session (all its namespaces). */
 void sio_close_session(sio_socket_t *s);
+
+/* --- server (additions by the core; used by main.c and tests) --- */
+struct http_server;
+typedef struct sio_config {
+    unsigned ping_interval;   /* ms, default 25000 */
+    unsigned ping_timeout;    /* ms, default 20000 */
+    unsigned upgrade_timeout; /* ms, default 10000 */
+    size_t max_payload;       /* maxHttpBufferSize, default 1e6 */
+    unsigned connect_timeout; /* ms a client has to send CONNECT, default 45000 */
+    unsigned max_attachments; /* per binary packet, default 10 (socket.io-parser) */
+    unsigned max_namespaces;  /* namespaces one session may join, default 32 */
+} sio_config_t;
+
+/* Serves Socket.IO at path (e.g. "/socket.io/") on an HTTP server. cfg NULL: defaults.
+ * Returns the server (never NULL). */
+sio_server_t *sio_server_new(struct http_server *http, const char *path, const sio_config_t *cfg);
+/* Disconnects every socket ("server shutting down") and closes every session and handle;
+ * the memory goes with sio_server_free once the loop has run the close callbacks. */
+void sio_server_close(sio_server_t *srv);
+void sio_server_free(sio_server_t *srv);
+/* The server a namespace or socket belongs to. */
+sio_server_t *sio_nsp_server(const sio_nsp_t *n);
+/* The Engine.IO protocol version of the socket's session (3 or 4). */
+int sio_socket_eio_version(const sio_socket_t *s);
 
 /* --- counters for /metrics and /health --- */
 typedef struct sio_stats {

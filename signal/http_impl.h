@@ -1,0 +1,89 @@
+/* signal/http_impl.h: private structures shared by http.c (connections, parsing, writes) and
+ * http_util.c (routes, responses, compression, CORS). Not for other modules. */
+#ifndef SIGNAL_HTTP_IMPL_H
+#define SIGNAL_HTTP_IMPL_H
+#include "../common/list.h"
+#include "http.h"
+#include <llhttp.h>
+
+#define HTTP_MAX_HEADERS 64
+
+typedef struct http_route_ent {
+    char *method; /* NULL: any */
+    char *path;
+    size_t path_len;
+    int match;
+    size_t max_body;
+    http_handler_cb cb;
+    void *ud;
+} http_route_ent_t;
+
+struct http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    uv_check_t check; /* resets the per-iteration accept budget, accepts a held-back conn */
+    uv_idle_t idle;   /* runs deferred input of connections whose response completed */
+    http_limits_t lim;
+    http_cors_t cors;
+    http_route_ent_t *routes;
+    size_t nroutes;
+    list_t conns; /* http_conn_t.link */
+    list_t runq;  /* conns with buffered input to parse (http_conn_t.run_link) */
+    size_t nconns;
+    unsigned accepted_tick;
+    bool accept_pending;
+    bool listening, closing;
+    unsigned handles_open;
+    int port;
+    void (*close_cb)(http_server_t *, void *);
+    void *close_ud;
+    char rbuf[65536]; /* read buffer: input is consumed synchronously in on_read */
+};
+
+enum {
+    CONN_HTTP = 0,
+    CONN_RAW = 1
+};
+
+struct http_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    http_server_t *srv;
+    list_t link, run_link;
+    llhttp_t parser;
+    int mode;
+    bool busy; /* a deferred request awaits http_conn_respond */
+    bool closing;
+    bool close_after_write;
+    bool keep_alive; /* of the request being answered */
+    bool head;       /* the request being answered is HEAD */
+    bool acc_gzip, acc_deflate;
+    bool hdr_in_value;
+    int err_status;   /* a limit hit while parsing: answer with this status */
+    unsigned handles; /* open uv handles (tcp, timer) */
+    unsigned writes;  /* writes in flight */
+    /* the request being parsed / deferred */
+    buf_t url, hdrs, body;
+    uint32_t hdr_off[HTTP_MAX_HEADERS * 2];
+    unsigned nhdr;
+    size_t body_max;
+    char cors_lines[512]; /* CORS header lines computed for the current request */
+    buf_t pending;        /* input received while busy */
+    const http_conn_ops_t *ops;
+    void *ops_ud;
+    char remote[64];
+};
+
+/* http_util.c */
+const http_route_ent_t *http__route_find(const http_server_t *srv, const char *method,
+                                         const char *path, bool *path_exists);
+void http__cors_lines(const http_server_t *srv, const http_req_t *req, char *out, size_t cap);
+/* Serialises status line + headers for res with a body of body_len bytes (content_encoding
+ * may be NULL) into out. */
+int http__head(buf_t *out, const http_res_t *res, size_t body_len, const char *content_encoding,
+               bool keep_alive, const char *cors_lines);
+/* Compresses parts into out (gzip when gzip, else zlib deflate). Returns 0 or -1. */
+int http__compress(const http_part_t *parts, size_t n, bool gzip, buf_t *out);
+const char *http__status_text(int status);
+
+#endif
