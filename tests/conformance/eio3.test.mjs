@@ -144,4 +144,6 @@ describe('Engine.IO v3 (EIO=3) and Socket.IO v4 protocol', { timeout: 60000 }, (
     await ws.closedByServer();
     ws.assertClean();
   });
+
+  test('the server exits 0 (under ASan: no leak, no report)', () => stopServer(srv));
 });

@@ -130,5 +130,6 @@ describe('Engine.IO v4 handshake', { timeout: 60000 }, () => {
       await ws.closedByServer();
     });
   });
-});
 
+  test('the server exits 0 (under ASan: no leak, no report)', () => stopServer(srv));
+});

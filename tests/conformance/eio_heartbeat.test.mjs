@@ -114,4 +114,6 @@ describe('Engine.IO heartbeat', { timeout: 60000 }, () => {
       assert.deepEqual(packets, ['3']);
     }
   });
+
+  test('the server exits 0 (under ASan: no leak, no report)', () => stopServer(srv));
 });

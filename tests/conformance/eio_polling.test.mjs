@@ -152,4 +152,6 @@ describe('Engine.IO v4 polling', { timeout: 60000 }, () => {
     assert.equal(p.status, 400);
     await assertGone(sid, 'octet-stream on v4');
   });
+
+  test('the server exits 0 (under ASan: no leak, no report)', () => stopServer(srv));
 });

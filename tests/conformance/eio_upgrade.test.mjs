@@ -100,4 +100,6 @@ describe('Engine.IO v4 upgrade', { timeout: 60000 }, () => {
     const g = await pollGet(port, { sid });
     assert.equal(g.text, '4polling');
   });
+
+  test('the server exits 0 (under ASan: no leak, no report)', () => stopServer(srv));
 });

@@ -209,4 +209,6 @@ describe('Socket.IO v5 protocol', { timeout: 60000 }, () => {
       await closeWs(other);
     });
   }
+
+  test('the server exits 0 (under ASan: no leak, no report)', () => stopServer(srv));
 });
