@@ -36,8 +36,6 @@ typedef struct peer_counters {
 
 typedef struct ice ice_t;
 typedef struct dtls dtls_t;
-typedef struct pub_media pub_media_t;
-typedef struct sub_media sub_media_t;
 
 struct peer {
     rc_t rc;
@@ -52,13 +50,21 @@ struct peer {
     ice_t *ice;          /* owned */
     dtls_t *dtls;        /* owned */
     srtpx_t srtp;
-    bool have_remote; /* the remote description is applied (candidates can go in) */
-    GPtrArray *held;  /* owned candidate strings ("a=candidate:...") until then */
+    bool have_remote;    /* the remote description is applied (candidates can go in) */
+    GPtrArray *held;     /* owned candidate strings ("a=candidate:...") until then */
+    GPtrArray *dtls_out; /* owned GBytes: DTLS records waiting for ICE to come up */
     char remote_ufrag[260];
     char fp_alg[16];
     char fp_value[200];
-    pub_media_t *pub; /* publisher media state (owned) */
-    sub_media_t *sub; /* subscriber media state (owned) */
+    bool ice_up;                /* ICE has a working pair */
+    bool dtls_client;           /* our DTLS role, fixed by the first negotiation */
+    bool remote_done;           /* end-of-candidates arrived before the remote description */
+    guint connect_timer;        /* fails the peer when not connected in time */
+    char cand_mid[SDP_MID_MAX]; /* sdpMid / sdpMLineIndex of our candidate events */
+    int cand_mline;
+    uint64_t sess_id, sess_version; /* o= line of our descriptions */
+    pub_media_t *pub;               /* publisher media state (owned) */
+    sub_media_t *sub;               /* subscriber media state (owned) */
     peer_counters_t c;
     uint64_t rate_bytes_in, rate_bytes_out; /* byte counters at the last rate update */
     double bitrate_in, bitrate_out;

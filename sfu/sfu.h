@@ -30,6 +30,8 @@ typedef struct rpc_server rpc_server_t;
 typedef struct dtls_ctx dtls_ctx_t;
 typedef struct room room_t;
 typedef struct peer peer_t;
+typedef struct pub_media pub_media_t;
+typedef struct sub_media sub_media_t;
 
 typedef struct sfu {
     sfu_cfg_t cfg;

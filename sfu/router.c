@@ -1,0 +1,221 @@
+/* sfu/router.c: see router.h. The per-packet path: parse the header, find the track by payload
+ * type (BUNDLE keeps payload types distinct per section), restore RFC 4588 retransmissions to
+ * the original packet, update loss and jitter statistics, NACK gaps, cache video, then fan out:
+ * one copy, one srtp_protect and one nice_agent_send per subscriber. */
+#include "router.h"
+#include "../common/clock.h"
+#include "../proto/rtp.h"
+#include "peer.h"
+#include "room.h"
+#include "rtcp_fb.h"
+#include <glib.h>
+#include <openssl/rand.h>
+#include <string.h>
+
+static uint32_t random_ssrc(void)
+{
+    uint32_t v = 0;
+    while (v == 0) {
+        if (RAND_bytes((unsigned char *)&v, sizeof v) != 1) {
+            v = g_random_int();
+        }
+    }
+    return v;
+}
+
+pub_media_t *router_pub_new(const sdp_neg_t *neg)
+{
+    pub_media_t *m = g_new0(pub_media_t, 1);
+    m->neg = *neg;
+    m->first = -1;
+    for (int i = 0; i < neg->n_media; i++) {
+        const sdp_neg_media_t *nm = &neg->media[i];
+        pub_track_t *t = &m->t[i];
+        if (!nm->accepted) {
+            continue;
+        }
+        if (m->first < 0) {
+            m->first = i;
+        }
+        t->active = true;
+        t->kind = nm->kind;
+        t->pt = nm->codec.pt;
+        t->rtx_pt = nm->codec.rtx_pt;
+        t->clock = nm->codec.clock;
+        t->fb = nm->codec.fb;
+        t->ssrc = nm->ssrc;
+        t->rtx_ssrc = nm->rtx_ssrc;
+        t->out_ssrc = nm->ssrc ? nm->ssrc : random_ssrc();
+        rxstats_init(&t->rx, t->clock);
+        nackgen_init(&t->nack);
+        if (nm->kind == SDP_KIND_VIDEO) {
+            t->cache = pktcache_new(PKTCACHE_SLOTS);
+        }
+    }
+    return m;
+}
+
+void router_pub_free(pub_media_t *m)
+{
+    if (!m) {
+        return;
+    }
+    for (int i = 0; i < SDP_MAX_MEDIA; i++) {
+        pktcache_free(m->t[i].cache);
+    }
+    g_free(m);
+}
+
+bool router_neg_same(const sdp_neg_t *a, const sdp_neg_t *b)
+{
+    if (a->n_media != b->n_media) {
+        return false;
+    }
+    for (int i = 0; i < a->n_media; i++) {
+        const sdp_neg_media_t *x = &a->media[i], *y = &b->media[i];
+        if (x->accepted != y->accepted) {
+            return false;
+        }
+        if (x->accepted &&
+            (x->kind != y->kind || strcmp(x->mid, y->mid) != 0 || x->codec.pt != y->codec.pt ||
+             x->codec.rtx_pt != y->codec.rtx_pt || strcmp(x->codec.name, y->codec.name) != 0 ||
+             x->ssrc != y->ssrc || memcmp(x->ext_id, y->ext_id, sizeof x->ext_id) != 0)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int router_track_by_ssrc(const pub_media_t *m, uint32_t ssrc)
+{
+    for (int i = 0; i < m->neg.n_media; i++) {
+        const pub_track_t *t = &m->t[i];
+        if (t->active && ssrc != 0 &&
+            (t->ssrc == ssrc || t->rtx_ssrc == ssrc || t->out_ssrc == ssrc)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The track of payload type pt; *rtx tells whether pt is its retransmission type. */
+static int track_by_pt(const pub_media_t *m, uint8_t pt, bool *rtx)
+{
+    for (int i = 0; i < m->neg.n_media; i++) {
+        const pub_track_t *t = &m->t[i];
+        if (!t->active) {
+            continue;
+        }
+        if (t->pt == pt) {
+            *rtx = false;
+            return i;
+        }
+        if (t->rtx_pt >= 0 && t->rtx_pt == pt) {
+            *rtx = true;
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* RFC 4588 4: an rtx packet carries the original sequence number (OSN) before the original
+ * payload. Rewrites pkt in place into the original packet. Returns the new length, or 0 for
+ * a padding-only probe (nothing to restore). */
+static size_t unwrap_rtx(pub_track_t *t, uint8_t *pkt, size_t len, rtp_hdr_t *h)
+{
+    if (h->payload_len < 2) {
+        return 0;
+    }
+    uint16_t osn = rtp_rd16(pkt + h->payload_off);
+    t->rtx_ssrc = h->ssrc;
+    memmove(pkt + h->payload_off, pkt + h->payload_off + 2, len - h->payload_off - 2);
+    len -= 2;
+    rtp_set_seq(pkt, osn);
+    rtp_set_pt(pkt, t->pt);
+    rtp_set_ssrc(pkt, t->ssrc);
+    h->seq = osn;
+    h->payload_len -= 2;
+    h->ssrc = t->ssrc;
+    h->pt = t->pt;
+    return len;
+}
+
+static bool is_keyframe(const peer_t *p, int idx, const uint8_t *payload, size_t len)
+{
+    const sdp_neg_codec_t *c = &p->pub->neg.media[idx].codec;
+    if (g_ascii_strcasecmp(c->name, "VP8") == 0) {
+        return rtp_vp8_is_keyframe(payload, len);
+    }
+    if (g_ascii_strcasecmp(c->name, "H264") == 0) {
+        return rtp_h264_is_keyframe(payload, len);
+    }
+    return false;
+}
+
+void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len)
+{
+    pub_media_t *m = p->pub;
+    rtp_hdr_t h;
+    bool rtx = false;
+    int idx;
+    if (!m || !p->room || rtp_hdr_parse(&h, pkt, len, NULL) != 0 ||
+        (idx = track_by_pt(m, h.pt, &rtx)) < 0) {
+        p->c.dropped++;
+        return;
+    }
+    pub_track_t *t = &m->t[idx];
+    if (rtx) {
+        if (t->ssrc == 0 || (len = unwrap_rtx(t, pkt, len, &h)) == 0) {
+            return; /* a bandwidth probe, or rtx before any media */
+        }
+    } else if (t->ssrc != h.ssrc) {
+        /* first packet of an undeclared SSRC, or the sender changed it: start over */
+        t->ssrc = h.ssrc;
+        rxstats_init(&t->rx, t->clock);
+        nackgen_init(&t->nack);
+        if (t->cache) {
+            pktcache_clear(t->cache);
+        }
+    }
+    uint64_t now_us = clock_mono_us(), now_ms = now_us / 1000;
+    rxstats_update(&t->rx, h.seq, h.ts, now_us, rtx);
+    if (nackgen_on_packet(&t->nack, h.seq, now_ms) > 0 && (t->fb & SDP_FB_NACK)) {
+        rtcp_fb_send_nacks(p, idx, now_ms);
+    }
+    if (t->kind == SDP_KIND_VIDEO && !rtx &&
+        is_keyframe(p, idx, pkt + h.payload_off, h.payload_len)) {
+        t->keyframes++;
+        plictl_keyframe(&t->pli);
+    }
+    rtp_set_ssrc(pkt, t->out_ssrc);
+    if (t->cache) {
+        pktcache_put(t->cache, h.seq, pkt, len, now_ms);
+    }
+    list_t *it;
+    list_foreach(it, &p->room->subs)
+    {
+        peer_t *s = list_entry(it, peer_t, room_link);
+        if (s->state == PEER_CONNECTED && s->sub && s->sub->want[idx]) {
+            router_send_rtp(s, pkt, len);
+        }
+    }
+}
+
+int router_send_rtp(peer_t *sub, const uint8_t *pkt, size_t len)
+{
+    static uint8_t buf[ROUTER_PKT_MAX + SRTPX_SPARE];
+    int n = (int)len;
+    if (len > ROUTER_PKT_MAX || !srtpx_ready(&sub->srtp)) {
+        sub->c.dropped++;
+        return -1;
+    }
+    memcpy(buf, pkt, len);
+    if (srtpx_protect(&sub->srtp, buf, &n) != 0 || peer_send(sub, buf, (size_t)n) != 0) {
+        sub->c.dropped++;
+        return -1;
+    }
+    sub->c.packets_out++;
+    sub->c.bytes_out += (uint64_t)n;
+    sub->sfu->bytes_out += (uint64_t)n;
+    return 0;
+}
