@@ -39,15 +39,19 @@ typedef struct rtcp_pkt {
 } rtcp_pkt_t;
 
 typedef struct rtcp_iter {
+    /* private: set by rtcp_iter_init */
     const uint8_t *buf;
     size_t len, off;
+    int err;
+    const char *why;
 } rtcp_iter_t;
 
 /* Iterates buf[0..len) (a decrypted compound or reduced-size datagram). */
 void rtcp_iter_init(rtcp_iter_t *it, const uint8_t *buf, size_t len);
-/* Returns 1 and fills p with the next packet, 0 at the end, or PROTO_EINVAL with *why when the
- * rest is malformed (version != 2, length past the datagram, padding larger than the packet);
- * iteration then stops (further calls return the same error). */
+/* Returns 1 and fills p with the next packet, 0 at the end, or PROTO_EINVAL with *why (why may
+ * be NULL) when the rest is malformed (fewer than 4 bytes left, version != 2, length past the
+ * datagram, padding larger than the packet); iteration then stops (further calls return the
+ * same error). Packets before the broken one were valid and may be used. */
 int rtcp_iter_next(rtcp_iter_t *it, rtcp_pkt_t *p, const char **why);
 
 typedef struct rtcp_report {
@@ -146,16 +150,18 @@ ssize_t rtcp_sdes_build(uint8_t *out, size_t cap, uint32_t ssrc, const char *cna
 ssize_t rtcp_bye_build(uint8_t *out, size_t cap, const uint32_t *ssrcs, size_t n,
                        const char *reason);
 ssize_t rtcp_pli_build(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc);
-/* One FCI entry; the caller increments seq for each new request (RFC 5104 4.3.1.1). */
+/* One FCI entry asking media_ssrc for a decoder refresh (the common header's media source is 0
+ * as RFC 5104 4.3.1.2 says); the caller increments seq for each new request (4.3.1.1). */
 ssize_t rtcp_fir_build(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
                        uint8_t seq);
-/* Packs seqs[0..n) into PID+BLP items: a sequence number within 1..16 after the current item's
- * PID sets a BLP bit, any other starts a new item (so sorted input packs best; duplicates are
- * harmless). At most RTCP_MAX_FCI items; PROTO_EINVAL for n == 0. */
+/* Packs seqs[0..n) into PID+BLP items (RFC 4585 6.2.1): a sequence number within 1..16 after
+ * the current item's PID sets a BLP bit, any other starts a new item (so sorted input packs
+ * best; duplicates are harmless). At most RTCP_MAX_FCI items: later sequence numbers that need
+ * a new item are dropped. PROTO_EINVAL for n == 0. */
 ssize_t rtcp_nack_build(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
                         const uint16_t *seqs, size_t n);
 /* bitrate in bits per second, encoded as 18-bit mantissa and 6-bit exponent (rounded down);
- * 1..RTCP_MAX_REMB_SSRCS ssrcs. */
+ * 1..RTCP_MAX_REMB_SSRCS ssrcs. The parser saturates decoded values at UINT64_MAX. */
 ssize_t rtcp_remb_build(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint64_t bitrate,
                         const uint32_t *ssrcs, size_t n);
 
