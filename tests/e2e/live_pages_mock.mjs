@@ -437,6 +437,17 @@ function close(peer) {
 }
 async function handle(m) {
   if (m.op === 'publish') {
+    // The same RTCPeerConnection again (same DTLS fingerprint): renegotiate, as onair-sfu
+    // does for publisher.offer with the same peer (docs/RPC.md). A new one: a new publisher.
+    const fp = (s) => (s.match(/^a=fingerprint:.*$/m) || [''])[0];
+    const cur = pubs.get(m.roomId);
+    if (cur && cur.pc.connectionState !== 'closed' && fp(cur.offerSdp) === fp(m.sdp)) {
+      await cur.pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+      await cur.pc.setLocalDescription(await cur.pc.createAnswer());
+      cur.offerSdp = m.sdp;
+      send({ op: 'answer', peer: m.peer, sdp: cur.pc.localDescription.sdp });
+      return;
+    }
     close(m.peer);
     const pc = new RTCPeerConnection();
     const p = track(m.peer, m.roomId, pc);
@@ -447,7 +458,7 @@ async function handle(m) {
     await pc.setLocalDescription(a);
     send({ op: 'answer', peer: m.peer, sdp: pc.localDescription.sdp });
     await flush(p);
-    pubs.set(m.roomId, { pc, stream, peer: m.peer, lastBytes: 0, lastAt: performance.now() });
+    pubs.set(m.roomId, { pc, stream, peer: m.peer, offerSdp: m.sdp, lastBytes: 0, lastAt: performance.now() });
     send({ op: 'ready', roomId: m.roomId });
   } else if (m.op === 'subscribe') {
     const pub = pubs.get(m.roomId);

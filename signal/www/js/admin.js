@@ -42,6 +42,7 @@ const S = {
   lastOut: null,
   lastOutAt: 0,
   outDigest: null,
+  pcCount: 0, // RTCPeerConnections made so far (test hook)
 };
 
 // ---------------------------------------------------------------- connection
@@ -326,6 +327,7 @@ async function negotiate(gen) {
   closePc();
   const pc = new RTCPeerConnection({ iceServers: S.iceServers });
   S.pc = pc;
+  S.pcCount++;
   S.remote = remoteCandidates(pc);
   S.gate = localCandidates(pc, (c) => {
     if (S.pc === pc) request(socket, 'ice-candidate', { roomId: S.roomId, candidate: c }).then((r) => {
@@ -405,7 +407,7 @@ function onPcState(pc) {
 // restart-ice, then a new offer with iceRestart on the same connection. After two failed
 // restarts (or when the server refuses) the whole connection is rebuilt.
 async function restartIce(why) {
-  if (!S.wantLive || !S.pc || S.restarting) return;
+  if (!S.wantLive || !S.pc || S.restarting || !socket || !socket.connected) return; // a reconnect republishes
   if (S.iceRestarts >= 2) {
     scheduleRetry(why);
     return;
@@ -729,6 +731,7 @@ window.onair = {
     pcState: S.pc ? S.pc.connectionState : 'none',
     iceState: S.pc ? S.pc.iceConnectionState : 'none',
     signalingState: S.pc ? S.pc.signalingState : 'none',
+    pcCount: S.pcCount,
     iceServers: S.iceServers,
     recording: S.recording,
     recordingUnavailable: S.recordingUnavailable,
@@ -742,4 +745,8 @@ window.onair = {
   errors: () => notices.errors(),
   events: () => (conn ? conn.events() : []),
   socket: () => socket,
+  restartIce: () => {
+    S.iceRestarts = 0;
+    return restartIce('asked by a test');
+  },
 };

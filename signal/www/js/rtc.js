@@ -113,6 +113,8 @@ export async function statsDigest(pc, dir) {
     connectionState: pc ? pc.connectionState : 'none',
     iceConnectionState: pc ? pc.iceConnectionState : 'none',
   };
+  if (dir === 'in') Object.assign(d, { framesDecoded: 0, frameWidth: 0, frameHeight: 0, audioPacketsReceived: 0 });
+  else Object.assign(d, { framesEncoded: 0, frameWidth: 0, frameHeight: 0, audioPacketsSent: 0 });
   if (!pc) return d;
   let report;
   try {
@@ -158,9 +160,6 @@ export async function statsDigest(pc, dir) {
       }
     }
   });
-  if (dir === 'in') {
-    for (const k of ['framesDecoded', 'frameWidth', 'frameHeight', 'audioPacketsReceived']) d[k] ??= 0;
-  }
   return d;
 }
 

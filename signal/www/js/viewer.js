@@ -51,6 +51,7 @@ const S = {
   restarting: false,
   lastIn: null,
   lastInAt: 0,
+  pcCount: 0, // RTCPeerConnections made so far (test hook)
 };
 
 // ---------------------------------------------------------------- connection
@@ -205,6 +206,7 @@ function newPc() {
   closePc();
   const pc = new RTCPeerConnection({ iceServers: S.iceServers });
   S.pc = pc;
+  S.pcCount++;
   S.pcSession = S.session;
   S.remote = remoteCandidates(pc);
   S.gate = localCandidates(pc, (c) => {
@@ -535,6 +537,7 @@ window.onair = {
     pcState: S.pc ? S.pc.connectionState : 'none',
     iceState: S.pc ? S.pc.iceConnectionState : 'none',
     signalingState: S.pc ? S.pc.signalingState : 'none',
+    pcCount: S.pcCount,
     iceServers: S.iceServers,
     viewerCount: S.viewerCount,
     overlay: overlayText(),
@@ -546,4 +549,8 @@ window.onair = {
   errors: () => notices.errors(),
   events: () => (conn ? conn.events() : []),
   socket: () => socket,
+  restartIce: () => {
+    S.iceRestarts = 0;
+    return restartIce('asked by a test');
+  },
 };
