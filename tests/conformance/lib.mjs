@@ -79,7 +79,8 @@ export function request(port, { method = 'GET', path: p = '/', headers = {}, bod
       clearTimeout(t);
       reject(e);
     });
-    if (body !== undefined) req.write(body);
+    // An array body is written piece by piece (with Transfer-Encoding: chunked if no length).
+    for (const piece of Array.isArray(body) ? body : body === undefined ? [] : [body]) req.write(piece);
     req.end();
   });
 }
@@ -525,4 +526,85 @@ export async function eioWs(port, { path: p = '/engine.io/', eio = 4, sid, extra
   if (sid) return { ws, open: null };
   const open = parseOpen(await ws.nextText());
   return { ws, open };
+}
+
+// ---------------------------------------------------------------- raw HTTP/1.1 connection
+
+/** One raw keep-alive HTTP/1.1 connection: write requests (pipelined if you like) and read
+ * the responses in order (Content-Length or chunked bodies). */
+export class HttpConn {
+  static async open(port) {
+    const sock = net.connect(port, HOST);
+    await new Promise((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
+    return new HttpConn(sock);
+  }
+  constructor(sock) {
+    this.sock = sock;
+    this.buf = Buffer.alloc(0);
+    this.queue = new Queue('http conn');
+    this.closed = new Promise((resolve) => sock.on('close', resolve));
+    sock.on('error', () => {});
+    sock.on('close', () => this.queue.end('connection closed'));
+    sock.on('data', (d) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      for (let r; (r = this.parse()); ) this.queue.push(r);
+    });
+  }
+  /** Formats and writes one request; body is a string or Buffer. */
+  request(method, p, { headers = {}, body } = {}) {
+    const b = body === undefined ? null : Buffer.from(body);
+    const h = { Host: `${HOST}`, ...headers };
+    if (b && !Object.keys(h).some((k) => k.toLowerCase() === 'content-length')) h['Content-Length'] = b.length;
+    const head = `${method} ${p} HTTP/1.1\r\n` + Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n';
+    return Buffer.concat([Buffer.from(head, 'latin1'), b ?? Buffer.alloc(0)]);
+  }
+  write(bytes) {
+    this.sock.write(bytes);
+  }
+  response(ms = 5000) {
+    return this.queue.next(() => true, ms);
+  }
+  parse() {
+    const end = this.buf.indexOf('\r\n\r\n');
+    if (end < 0) return null;
+    const [statusLine, ...lines] = this.buf.subarray(0, end).toString('latin1').split('\r\n');
+    const headers = {};
+    for (const l of lines) {
+      const i = l.indexOf(':');
+      headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+    }
+    let rest = this.buf.subarray(end + 4);
+    let body;
+    if (/chunked/i.test(headers['transfer-encoding'] ?? '')) {
+      const parts = [];
+      let off = 0;
+      for (;;) {
+        const le = rest.indexOf('\r\n', off);
+        if (le < 0) return null;
+        const n = parseInt(rest.subarray(off, le).toString('latin1'), 16);
+        if (rest.length < le + 2 + n + 2) return null;
+        if (n === 0) {
+          off = le + 4;
+          break;
+        }
+        parts.push(rest.subarray(le + 2, le + 2 + n));
+        off = le + 2 + n + 2;
+      }
+      body = Buffer.concat(parts);
+      rest = rest.subarray(off);
+    } else {
+      const n = Number(headers['content-length'] ?? 0);
+      if (rest.length < n) return null;
+      body = Buffer.from(rest.subarray(0, n));
+      rest = rest.subarray(n);
+    }
+    this.buf = Buffer.from(rest);
+    return { status: Number(statusLine.split(' ')[1]), headers, body, text: body.toString('utf8') };
+  }
+  close() {
+    this.sock.destroy();
+  }
 }
