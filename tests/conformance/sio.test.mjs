@@ -186,6 +186,49 @@ describe('Socket.IO v5 protocol', { timeout: 60000 }, () => {
     assert.equal(g.text, `451-["message-back",${ph(0)}]\x1ebAQID`);
   });
 
+  test('ack ids past 32 bits and ids on events without a handler', async () => {
+    const { ws } = await open();
+    await connectNs(ws);
+    ws.send('424294967296["echo",1]');
+    assert.equal(await ws.nextText(), '434294967296[1]');
+    ws.send('429007199254740991["message-with-ack","max"]');
+    assert.equal(await ws.nextText(), '439007199254740991["max"]');
+    // No handler: no ack (the client would time out), the connection stays.
+    ws.send('425["no-such-event",1]');
+    ws.send('42["message","after"]');
+    assert.equal(await ws.nextText(), '42["message-back","after"]');
+    await closeWs(ws);
+  });
+
+  test('a large event (200 KB) echoes intact over WebSocket (64-bit frame lengths)', async () => {
+    const { ws } = await open();
+    await connectNs(ws);
+    const big = 'é'.repeat(100000);
+    ws.send(`42["message",${JSON.stringify(big)}]`);
+    assert.equal(await ws.nextText(), `42["message-back",${JSON.stringify(big)}]`);
+    await closeWs(ws);
+  });
+
+  test('over polling, a binary event whose attachment arrives in a later POST', async () => {
+    const { sid, rest } = await openPolling(port, { path });
+    assert.deepEqual(rest, []);
+    const q = { path, sid };
+    assert.equal((await pollPost(port, q, '40')).text, 'ok');
+    const hello = [];
+    while (hello.length < 2) hello.push(...decodeV4((await pollGet(port, q)).text));
+    assert.equal((await pollPost(port, q, `451-["message",${ph(0)}]`)).text, 'ok');
+    assert.equal((await pollPost(port, q, encodeV4([Buffer.from('late')]))).text, 'ok');
+    assert.equal((await pollGet(port, q)).text, `451-["message-back",${ph(0)}]\x1eb${Buffer.from('late').toString('base64')}`);
+  });
+
+  test('CONNECT to a namespace that is already connected closes the connection', async () => {
+    const { ws } = await open();
+    await connectNs(ws);
+    ws.send('40');
+    await ws.closedByServer();
+    ws.assertClean();
+  });
+
   for (const [name, packets] of [
     ['not JSON', ['42{bad']],
     ['truncated JSON', ['42["message"']],
