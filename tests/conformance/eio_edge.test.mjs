@@ -162,5 +162,36 @@ describe('Engine.IO edges', { timeout: 60000 }, () => {
     assert.deepEqual(back, ['42["message-back","😀😀😀"]', '42["message-back","a"]']);
   });
 
+  test('a sid used with the wrong protocol or transport: 400 code 3', async () => {
+    const v3 = await openPolling(port, { path: '/socket.io/', eio: 3 });
+    const r = await pollGet(port, { path: '/socket.io/', eio: 4, sid: v3.sid });
+    assert.equal(r.status, 400);
+    assert.deepEqual(JSON.parse(r.text), { code: 3, message: 'Bad request' });
+    const { ws, open } = await eioWs(port);
+    const r2 = await pollGet(port, { sid: open.sid });
+    assert.equal(r2.status, 400);
+    assert.deepEqual(JSON.parse(r2.text), { code: 3, message: 'Bad request' });
+    ws.send('4ws session intact');
+    assert.equal(await ws.nextText(), '4ws session intact');
+    ws.close();
+    await ws.closedByServer();
+  });
+
+  test('invalid UTF-8 in a text POST: no crash; the session is closed or goes on', async () => {
+    const { sid } = await openPolling(port);
+    const p = await pollPost(port, { sid }, Buffer.from([0x34, 0xff, 0xfe, 0x41])).catch((e) => ({ status: e.message }));
+    const g = await pollGet(port, { sid });
+    if (g.status === 400) return;
+    assert.equal(p.status, 200);
+    assert.ok(g.text.startsWith('4'), JSON.stringify(g.text));
+  });
+
+  test('an oversized request head is refused (4xx or close) and the server carries on', async () => {
+    const r = await request(port, { path: eioPath({}), headers: { 'x-big': 'a'.repeat(100000) } }).catch((e) => ({ status: e.code || e.message }));
+    assert.ok(typeof r.status !== 'number' || (r.status >= 400 && r.status < 500), `status ${r.status}`);
+    const { sid } = await openPolling(port);
+    assert.ok(sid);
+  });
+
   test('the server exits 0 (under ASan: no leak, no report)', () => stopServer(srv));
 });
