@@ -57,6 +57,7 @@ int buf_append(buf_t *b, const void *p, size_t n)
         memcpy(b->data + b->len, p, n);
     }
     b->len += n;
+    b->data[b->len] = 0; /* the spare byte: data is always a C string after an append */
     return 0;
 }
 

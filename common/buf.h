@@ -1,6 +1,7 @@
 /* common/buf.h: a growable byte buffer with a hard cap (curl's dynbuf "toobig").
  * The cap is checked before any allocation, so input from the network can never grow a
- * buffer past its configured limit. The buffer owns data; buf_deinit frees it. */
+ * buffer past its configured limit. The buffer owns data; buf_deinit frees it. After any
+ * append, data[len] is a NUL, so text in a buffer can be used as a C string. */
 #ifndef COMMON_BUF_H
 #define COMMON_BUF_H
 #include <stdarg.h>

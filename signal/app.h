@@ -36,7 +36,7 @@ typedef struct app {
 } app_t;
 
 extern const app_t app_test;
-/* Defined by the livestream app (signal/app_live*.c); weak so the binary links without it. */
-extern const app_t app_livestream __attribute__((weak));
+/* Defined by the livestream app (signal/live_app.c). */
+extern const app_t app_livestream;
 
 #endif

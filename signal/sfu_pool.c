@@ -88,10 +88,19 @@ static void sfu_connect(sfu_t *s);
 static void sfu_spawn(sfu_t *s);
 static void pool_maybe_free(sfu_pool_t *p);
 
+static void on_retry_timer(uv_timer_t *t)
+{
+    sfu_connect(t->data);
+}
+
+static void on_respawn_timer(uv_timer_t *t)
+{
+    sfu_spawn(t->data);
+}
+
 /* ---- calls ------------------------------------------------------------------------------- */
 
-static void call_finish(sfu_pool_t *p, call_t *c, const char *err, const char *msg,
-                        json_t *result)
+static void call_finish(sfu_pool_t *p, call_t *c, const char *err, const char *msg, json_t *result)
 {
     list_remove(&c->node);
     double ms = (double)(clock_mono_us() - c->start_us) / 1000.0;
@@ -241,7 +250,7 @@ static void on_handle_closed(uv_handle_t *h)
         s->pipe_active = false;
         buf_reset(&s->rbuf);
         if (!s->closing) {
-            uv_timer_start(&s->retry_timer, (uv_timer_cb)sfu_connect, s->retry_ms, 0);
+            uv_timer_start(&s->retry_timer, on_retry_timer, s->retry_ms, 0);
             s->retry_ms = s->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : s->retry_ms * 2;
         }
     }
@@ -287,8 +296,7 @@ static void handle_hello(sfu_t *s, rpc_msg_t *m)
     s->retry_ms = RETRY_MIN_MS;
     s->respawn_ms = RESPAWN_MIN_MS;
     json_t *resumed = json_object_get(m->body, "resumed");
-    set_state(s, SFU_READY,
-              json_is_array(resumed) && json_array_size(resumed) ? resumed : NULL);
+    set_state(s, SFU_READY, json_is_array(resumed) && json_array_size(resumed) ? resumed : NULL);
 }
 
 static void handle_stats(sfu_t *s, json_t *data)
@@ -320,8 +328,8 @@ static void handle_message(sfu_t *s, const uint8_t *payload, size_t len)
             {
                 call_t *c = list_entry(pos, call_t, node);
                 if (c->id == m.id) {
-                    call_finish(s->pool, c, m.err == RPC_OK ? NULL : rpc_err_str(m.err),
-                                m.err_msg, m.body);
+                    call_finish(s->pool, c, m.err == RPC_OK ? NULL : rpc_err_str(m.err), m.err_msg,
+                                m.body);
                     break;
                 }
             }
@@ -439,7 +447,7 @@ static void on_proc_exit(uv_process_t *proc, int64_t status, int sig)
     if (clock_mono_ms() - s->started_ms > 30000) {
         s->respawn_ms = RESPAWN_MIN_MS;
     }
-    uv_timer_start(&s->respawn_timer, (uv_timer_cb)sfu_spawn, s->respawn_ms, 0);
+    uv_timer_start(&s->respawn_timer, on_respawn_timer, s->respawn_ms, 0);
     s->respawn_ms = s->respawn_ms * 2 > RESPAWN_MAX_MS ? RESPAWN_MAX_MS : s->respawn_ms * 2;
 }
 
@@ -450,15 +458,16 @@ static void sfu_spawn(sfu_t *s)
     }
     sfu_pool_t *p = s->pool;
     unlink(s->sock_path);
-    char *args[] = { p->sfu_bin, "--rpc", s->sock_path, "--ip", p->ip, "--ports", s->ports,
-                     "--id", s->id, NULL };
+    char *args[] = { p->sfu_bin, "--rpc",  s->sock_path, "--ip", p->ip,
+                     "--ports",  s->ports, "--id",       s->id,  NULL };
     uv_stdio_container_t stdio[3] = {
         { .flags = UV_IGNORE },
         { .flags = UV_INHERIT_FD, .data.fd = 1 },
         { .flags = UV_INHERIT_FD, .data.fd = 2 },
     };
-    uv_process_options_t o = { .exit_cb = on_proc_exit, .file = p->sfu_bin, .args = args,
-                               .stdio_count = 3, .stdio = stdio };
+    uv_process_options_t o = {
+        .exit_cb = on_proc_exit, .file = p->sfu_bin, .args = args, .stdio_count = 3, .stdio = stdio
+    };
     s->proc.data = s;
     int rc = uv_spawn(p->loop, &s->proc, &o);
     s->proc_active = true; /* uv_spawn initialises the handle even on failure */
@@ -467,7 +476,7 @@ static void sfu_spawn(sfu_t *s)
         LOG_E("sfu", "cannot spawn sfu", "\"bin\":\"%s\",\"error\":\"%s\"", log_esc(p->sfu_bin),
               uv_strerror(rc));
         uv_close((uv_handle_t *)&s->proc, on_handle_closed);
-        uv_timer_start(&s->respawn_timer, (uv_timer_cb)sfu_spawn, RESPAWN_MAX_MS, 0);
+        uv_timer_start(&s->respawn_timer, on_respawn_timer, RESPAWN_MAX_MS, 0);
         return;
     }
     s->proc_running = true;
@@ -476,7 +485,7 @@ static void sfu_spawn(sfu_t *s)
           log_esc(s->id), s->proc.pid, log_esc(s->sock_path), s->ports);
     s->retry_ms = RETRY_MIN_MS;
     if (!s->pipe_active) {
-        uv_timer_start(&s->retry_timer, (uv_timer_cb)sfu_connect, RETRY_MIN_MS, 0);
+        uv_timer_start(&s->retry_timer, on_retry_timer, RETRY_MIN_MS, 0);
     }
 }
 

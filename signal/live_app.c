@@ -1,0 +1,723 @@
+/* signal/live_app.c: the livestream application's frame: configuration, the connect hook
+ * (JWT per PROTOCOL.md 2), event dispatch with the checks every event shares (rate limit,
+ * payload shape), replies and errors (PROTOCOL.md 3), disconnects, and the node's timers. */
+#include "live_app.h"
+#include "../common/clock.h"
+#include "../common/log.h"
+#include "../common/xalloc.h"
+#include "app.h"
+#include "live.h"
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const ev_names[LIVE_EV_COUNT] = {
+#define XX(name, str) str,
+    LIVE_EVENT_MAP(XX)
+#undef XX
+        "other",
+};
+
+const char *live_ev_name(int ev)
+{
+    return ev >= 0 && ev < LIVE_EV_COUNT ? ev_names[ev] : "other";
+}
+
+static int ev_lookup(const char *name)
+{
+    for (int i = 0; i < LIVE_EV_OTHER; i++) {
+        if (!strcmp(ev_names[i], name)) {
+            return i;
+        }
+    }
+    return LIVE_EV_OTHER;
+}
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+static live_cfg_t cfg_store;
+
+static const cfg_opt_t live_opts[] = {
+    { "node-id", "NODE_ID", CFG_STR, &cfg_store.node_id, NULL,
+      "this node's id (default: host-pid)" },
+    { "jwt-secret", "JWT_SECRET", CFG_STR, &cfg_store.jwt_secret, NULL, "HS256 secret" },
+    { "jwt-public-key", "JWT_PUBLIC_KEY", CFG_STR, &cfg_store.jwt_public_key, NULL,
+      "RS256/ES256 public key (PEM text or file)" },
+    { "allow-anonymous", "ALLOW_ANONYMOUS_VIEWERS", CFG_BOOL, &cfg_store.allow_anonymous, "0",
+      "admit viewers without a token" },
+    { "redis-url", "REDIS_URL", CFG_STR, &cfg_store.redis_url, NULL,
+      "redis://host:port/db or unix:///path (unset: in-process state)" },
+    { "stun-urls", "STUN_URLS", CFG_STR, &cfg_store.stun_urls, NULL, "comma-separated stun: URLs" },
+    { "turn-urls", "TURN_URLS", CFG_STR, &cfg_store.turn_urls, NULL, "comma-separated turn: URLs" },
+    { "turn-secret", "TURN_SECRET", CFG_STR, &cfg_store.turn_secret, NULL,
+      "coturn use-auth-secret shared secret" },
+    { "turn-ttl", "TURN_TTL", CFG_INT, &cfg_store.turn_ttl_s, "3600",
+      "TURN credential lifetime (s)" },
+    { "max-viewers", "MAX_VIEWERS", CFG_INT, &cfg_store.max_viewers, "0",
+      "viewers per room (0: unlimited)" },
+    { "title-max", "TITLE_MAX", CFG_INT, &cfg_store.title_max, "200",
+      "title length (code points)" },
+    { "chat-max", "CHAT_MAX", CFG_INT, &cfg_store.chat_max, "500",
+      "chat text length (code points)" },
+    { "sdp-max", "SDP_MAX", CFG_INT, &cfg_store.sdp_max, "65536", "SDP size (bytes)" },
+    { "candidate-max", "CANDIDATE_MAX", CFG_INT, &cfg_store.candidate_max, "1024",
+      "ICE candidate size (bytes)" },
+    { "chat-limit", "CHAT_LIMIT", CFG_INT, &cfg_store.chat_limit, "5",
+      "chat messages per window per user" },
+    { "chat-window", "CHAT_WINDOW_MS", CFG_INT, &cfg_store.chat_window_ms, "5000",
+      "chat window (ms)" },
+    { "events-per-second", "EVENTS_PER_SECOND", CFG_INT, &cfg_store.events_per_s, "50",
+      "events per second per connection" },
+    { "publisher-grace", "PUBLISHER_GRACE_MS", CFG_INT, &cfg_store.publisher_grace_ms, "10000",
+      "how long a disconnected owner may take to come back (ms)" },
+    { "room-idle", "ROOM_IDLE_MS", CFG_INT, &cfg_store.room_idle_ms, "86400000",
+      "idle rooms are deleted after (ms)" },
+    { "stats-interval", "STATS_INTERVAL_MS", CFG_INT, &cfg_store.stats_interval_ms, "2000",
+      "stream-stats period (ms)" },
+    { "node-ttl", "NODE_TTL_MS", CFG_INT, &cfg_store.node_ttl_ms, "3000",
+      "node heartbeat lifetime (ms); a node silent for longer is reaped" },
+    { "sfu-spawn", "SFU_SPAWN", CFG_INT, &cfg_store.sfu_spawn, "0", "SFU processes to spawn" },
+    { "sfu-bin", "SFU_BIN", CFG_STR, &cfg_store.sfu_bin, NULL, "onair-sfu binary (spawn mode)" },
+    { "sfu-dir", "SFU_DIR", CFG_STR, &cfg_store.sfu_dir, "/tmp", "socket directory (spawn mode)" },
+    { "sfu-ip", "SFU_IP", CFG_STR, &cfg_store.sfu_ip, "127.0.0.1", "SFU media address(es)" },
+    { "sfu-ports", "SFU_PORTS", CFG_STR, &cfg_store.sfu_ports, "40000-40999",
+      "SFU UDP port range" },
+    { "sfu-sockets", "SFU_SOCKETS", CFG_STR, &cfg_store.sfu_sockets, NULL,
+      "comma-separated RPC sockets of operator-run SFUs" },
+    { "cors-origin", "CORS_ORIGIN", CFG_STR, &cfg_store.cors_origin, NULL,
+      "allowed browser origin(s) for cross-origin requests (unset: none)" },
+    { "sfu-timeout", "SFU_TIMEOUT_MS", CFG_INT, &cfg_store.sfu_timeout_ms, "5000",
+      "SFU RPC timeout (ms)" },
+    { 0 },
+};
+
+const cfg_opt_t *live_app_options(void)
+{
+    return live_opts;
+}
+
+/* ---- replies ------------------------------------------------------------------------------ */
+
+live_op_t *live_op_new(live_t *app, int ev, sio_socket_t *s, int64_t ack, const char *room)
+{
+    live_op_t *op = xcalloc(1, sizeof(*op));
+    op->app = app;
+    op->ev = ev;
+    op->ack = ack;
+    if (s) {
+        snprintf(op->sock, sizeof op->sock, "%s", sio_socket_id(s));
+        live_user_t *u = live_user(s);
+        if (u && u->who.sub) {
+            snprintf(op->sub, sizeof op->sub, "%s", u->who.sub);
+        }
+    }
+    if (room) {
+        snprintf(op->room, sizeof op->room, "%s", room);
+    }
+    return op;
+}
+
+sio_socket_t *live_op_socket(live_op_t *op)
+{
+    return op->sock[0] ? sio_socket_find(op->app->nsp, op->sock) : NULL;
+}
+
+live_user_t *live_user(sio_socket_t *s)
+{
+    return s ? sio_socket_data(s) : NULL;
+}
+
+static void reply_ok(sio_socket_t *s, int64_t ack, const char *extra)
+{
+    if (!s || ack < 0) {
+        return;
+    }
+    buf_t b;
+    buf_init(&b, 0);
+    buf_printf(&b, "{\"ok\":true%s%s}", extra && *extra ? "," : "", extra ? extra : "");
+    sio_ack(s, ack, (const char *)b.data, b.len);
+    buf_deinit(&b);
+}
+
+void live_reply_ok(live_op_t *op, const char *extra)
+{
+    reply_ok(live_op_socket(op), op->ack, extra);
+}
+
+void live_fail(live_t *app, sio_socket_t *s, int ev, int64_t ack, app_err_t code,
+               const char *message)
+{
+    if (code > 0 && code < APP_ERR_COUNT) {
+        app->errors[code]++;
+    }
+    if (!s) {
+        return;
+    }
+    buf_t b;
+    buf_init(&b, 0);
+    if (ack >= 0) {
+        buf_printf(&b, "{\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":", app_err_str(code));
+        buf_append_json_str(&b, message, strlen(message));
+        buf_append_str(&b, "}}");
+        sio_ack(s, ack, (const char *)b.data, b.len);
+    } else {
+        buf_printf(&b, "{\"event\":\"%s\",\"code\":\"%s\",\"message\":", live_ev_name(ev),
+                   app_err_str(code));
+        buf_append_json_str(&b, message, strlen(message));
+        buf_append_str(&b, "}");
+        sio_emit(s, "app-error", (const char *)b.data, b.len);
+    }
+    LOG_D("live", "event refused", "\"sock\":\"%s\",\"event\":\"%s\",\"code\":\"%s\"",
+          log_esc(sio_socket_id(s)), live_ev_name(ev), app_err_str(code));
+    buf_deinit(&b);
+}
+
+void live_reply_err(live_op_t *op, app_err_t code, const char *message)
+{
+    live_fail(op->app, live_op_socket(op), op->ev, op->ack, code, message);
+}
+
+void live_reply_store_err(live_op_t *op, const store_res_t *res)
+{
+    app_err_t code = store_err_app(res->err);
+    const char *msg;
+    switch (res->err) {
+    case STORE_ENOTFOUND:
+        msg = "no such room";
+        break;
+    case STORE_EFORBIDDEN:
+        msg = "you do not own this room";
+        break;
+    case STORE_EKICKED:
+        msg = "you were removed from this room; try again later";
+        break;
+    case STORE_ECONFLICT:
+        msg = "another admin is live in this room";
+        break;
+    case STORE_EFULL:
+        msg = "the room is full";
+        break;
+    case STORE_EUNAVAILABLE:
+    case STORE_ECLOSED:
+        msg = "the state store is unavailable; try again";
+        break;
+    default:
+        msg = "internal error";
+        LOG_E("live", "store error", "\"event\":\"%s\",\"room\":\"%s\",\"error\":\"%s\"",
+              live_ev_name(op->ev), log_esc(op->room), log_esc(res->why));
+    }
+    live_reply_err(op, code, msg);
+}
+
+void live_room_json(buf_t *b, const store_room_t *r)
+{
+    buf_append_str(b, "{\"roomId\":");
+    buf_append_json_str(b, r->id, strlen(r->id));
+    buf_append_str(b, ",\"title\":");
+    const char *title = r->title ? r->title : r->id;
+    buf_append_json_str(b, title, strlen(title));
+    buf_printf(b, ",\"live\":%s,\"viewerCount\":%lld,\"startedAt\":", r->live ? "true" : "false",
+               (long long)r->viewers);
+    if (r->live && r->started_at) {
+        buf_printf(b, "%lld", (long long)r->started_at);
+    } else {
+        buf_append_str(b, "null");
+    }
+    buf_printf(b, ",\"recording\":%s,\"mediaState\":%s}", r->recording ? r->recording : "null",
+               r->media_state ? r->media_state : "null");
+}
+
+/* ---- ICE servers (PROTOCOL.md 5 join-stream; coturn use-auth-secret) ------------------------ */
+
+static void append_urls(buf_t *b, const char *list)
+{
+    bool first = true;
+    char *copy = xstrdup(list), *save = NULL;
+    buf_append_byte(b, '[');
+    for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        if (!first) {
+            buf_append_byte(b, ',');
+        }
+        buf_append_json_str(b, t, strlen(t));
+        first = false;
+    }
+    buf_append_byte(b, ']');
+    free(copy);
+}
+
+void live_ice_servers(live_t *app, buf_t *b, const char *sub)
+{
+    const live_cfg_t *c = &app->cfg;
+    bool any = false;
+    buf_append_byte(b, '[');
+    if (c->stun_urls && *c->stun_urls) {
+        buf_append_str(b, "{\"urls\":");
+        append_urls(b, c->stun_urls);
+        buf_append_byte(b, '}');
+        any = true;
+    }
+    if (c->turn_urls && *c->turn_urls) {
+        if (any) {
+            buf_append_byte(b, ',');
+        }
+        buf_append_str(b, "{\"urls\":");
+        append_urls(b, c->turn_urls);
+        if (c->turn_secret && *c->turn_secret) {
+            /* username "expiry:userId", credential base64(HMAC-SHA1(secret, username)) */
+            char user[320];
+            snprintf(user, sizeof user, "%lld:%s",
+                     (long long)(clock_wall_ms() / 1000 + c->turn_ttl_s), sub ? sub : "anon");
+            unsigned char mac[EVP_MAX_MD_SIZE];
+            unsigned maclen = 0;
+            HMAC(EVP_sha1(), c->turn_secret, (int)strlen(c->turn_secret),
+                 (const unsigned char *)user, strlen(user), mac, &maclen);
+            unsigned char cred[64];
+            EVP_EncodeBlock(cred, mac, (int)maclen);
+            buf_append_str(b, ",\"username\":");
+            buf_append_json_str(b, user, strlen(user));
+            buf_append_str(b, ",\"credential\":");
+            buf_append_json_str(b, (const char *)cred, strlen((const char *)cred));
+        }
+        buf_append_byte(b, '}');
+    }
+    buf_append_byte(b, ']');
+}
+
+/* ---- user room bookkeeping ---------------------------------------------------------------- */
+
+bool live_user_has_room(const live_user_t *u, const char *room)
+{
+    for (size_t i = 0; i < u->nrooms; i++) {
+        if (!strcmp(u->rooms[i], room)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void live_user_add_room(live_user_t *u, const char *room)
+{
+    if (live_user_has_room(u, room)) {
+        return;
+    }
+    u->rooms = xrealloc(u->rooms, (u->nrooms + 1) * sizeof(*u->rooms));
+    u->rooms[u->nrooms++] = xstrdup(room);
+    live_room_ref(live_room_get(u->app, room, true));
+}
+
+void live_user_del_room(live_user_t *u, const char *room)
+{
+    for (size_t i = 0; i < u->nrooms; i++) {
+        if (!strcmp(u->rooms[i], room)) {
+            free(u->rooms[i]);
+            u->rooms[i] = u->rooms[--u->nrooms];
+            live_room_t *r = live_room_get(u->app, room, false);
+            if (r) {
+                live_room_unref(r);
+            }
+            return;
+        }
+    }
+}
+
+static void user_free(void *p)
+{
+    live_user_t *u = p;
+    for (size_t i = 0; i < u->nrooms; i++) {
+        free(u->rooms[i]);
+    }
+    free(u->rooms);
+    auth_identity_deinit(&u->who);
+    free(u);
+}
+
+/* ---- Socket.IO hooks ----------------------------------------------------------------------- */
+
+static int on_connect(sio_socket_t *s, const sio_handshake_t *hs, void *ud, char **err_json)
+{
+    live_t *app = ud;
+    live_user_t *u = xcalloc(1, sizeof(*u));
+    u->app = app;
+    snprintf(u->sock_id, sizeof u->sock_id, "%s", sio_socket_id(s));
+    const char *why = NULL;
+    auth_src_t src = AUTH_SRC_NONE;
+    /* EIO3 clients may carry the token in the namespace's own query ("40/?token=x,") */
+    const char *query = hs->query;
+    if (hs->nsp_query && strstr(hs->nsp_query, "token=")) {
+        query = hs->nsp_query;
+    }
+    if (auth_connect(app->auth, hs->auth, hs->auth_len, hs->authorization, query,
+                     clock_wall_ms() / 1000, &u->who, &src, &why) != 0) {
+        app->connects_refused++;
+        app->errors[APP_EUNAUTHORIZED]++;
+        LOG_I("live", "connection refused", "\"sock\":\"%s\",\"addr\":\"%s\",\"why\":\"%s\"",
+              log_esc(u->sock_id), log_esc(hs->remote_addr), log_esc(why));
+        user_free(u);
+        *err_json = xstrdup("{\"message\":\"unauthorized\"}");
+        return -1;
+    }
+    sio_socket_set_data(s, u, user_free);
+    LOG_I("live", "connected",
+          "\"sock\":\"%s\",\"sub\":\"%s\",\"role\":\"%s\",\"transport\":\"%s\",\"token\":\"%s\"",
+          log_esc(u->sock_id), log_esc(u->who.sub), auth_role_str(u->who.role),
+          log_esc(hs->transport), auth_src_str(src));
+    return 0;
+}
+
+typedef void (*live_handler_t)(live_t *, sio_socket_t *, json_t *, int64_t);
+
+static void on_rec_start(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
+{
+    live_on_recording(app, s, p, ack, true);
+}
+
+static void on_rec_stop(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
+{
+    live_on_recording(app, s, p, ack, false);
+}
+
+static const live_handler_t handlers[LIVE_EV_OTHER] = {
+    [LIVE_EV_START_STREAM] = live_on_start_stream,
+    [LIVE_EV_STOP_STREAM] = live_on_stop_stream,
+    [LIVE_EV_JOIN_STREAM] = live_on_join_stream,
+    [LIVE_EV_LEAVE_STREAM] = live_on_leave_stream,
+    [LIVE_EV_OFFER] = live_on_offer,
+    [LIVE_EV_ANSWER] = live_on_answer,
+    [LIVE_EV_ICE_CANDIDATE] = live_on_candidate,
+    [LIVE_EV_RESTART_ICE] = live_on_restart_ice,
+    [LIVE_EV_CHAT_MESSAGE] = live_on_chat,
+    [LIVE_EV_GET_VIEWERS] = live_on_get_viewers,
+    [LIVE_EV_KICK_VIEWER] = live_on_kick,
+    [LIVE_EV_MEDIA_STATE] = live_on_media_state,
+    [LIVE_EV_START_RECORDING] = on_rec_start,
+    [LIVE_EV_STOP_RECORDING] = on_rec_stop,
+};
+
+static void on_event(sio_socket_t *s, const sio_event_t *ev, void *ud)
+{
+    live_t *app = ud;
+    live_user_t *u = live_user(s);
+    int id = ev_lookup(ev->name);
+    app->ev_in[id]++;
+    if (!u) {
+        return;
+    }
+    /* PROTOCOL.md 4: over the limit is refused and still counts; a connection that keeps
+     * flooding (5x the rate for a while) is disconnected. */
+    if (!ratelimit_hit(&u->events, clock_mono_ms(), (uint32_t)app->cfg.events_per_s, 1000)) {
+        if (++u->flood_strikes > 5 * app->cfg.events_per_s) {
+            LOG_W("live", "flooding connection closed", "\"sock\":\"%s\",\"sub\":\"%s\"",
+                  log_esc(u->sock_id), log_esc(u->who.sub));
+            sio_close_session(s);
+            return;
+        }
+        if (id != LIVE_EV_OTHER) {
+            live_fail(app, s, id, ev->ack_id, APP_ERATE_LIMITED, "too many events; slow down");
+        }
+        return;
+    }
+    u->flood_strikes = 0;
+    if (id == LIVE_EV_OTHER) {
+        return; /* unknown events are ignored, as Node's server does without a listener */
+    }
+    if (ev->nattach > 0) {
+        live_fail(app, s, id, ev->ack_id, APP_EINVALID_PAYLOAD, "binary payloads are not accepted");
+        return;
+    }
+    /* args are the client's raw JSON; parse them as the array they are part of */
+    json_error_t jerr;
+    buf_t b;
+    buf_init(&b, 0);
+    buf_append_byte(&b, '[');
+    buf_append(&b, ev->args, ev->args_len);
+    buf_append_byte(&b, ']');
+    json_t *arr = json_loadb((const char *)b.data, b.len, 0, &jerr);
+    buf_deinit(&b);
+    json_t *p = json_is_array(arr) ? json_array_get(arr, 0) : NULL;
+    if (!json_is_object(p)) {
+        live_fail(app, s, id, ev->ack_id, APP_EINVALID_PAYLOAD,
+                  arr ? "the payload must be an object" : "the payload is not valid JSON");
+        json_decref(arr);
+        return;
+    }
+    handlers[id](app, s, p, ev->ack_id);
+    json_decref(arr);
+}
+
+static void on_disconnect(sio_socket_t *s, const char *reason, void *ud)
+{
+    live_t *app = ud;
+    live_user_t *u = live_user(s);
+    if (!u || app->closing) {
+        return;
+    }
+    LOG_I("live", "disconnected", "\"sock\":\"%s\",\"sub\":\"%s\",\"reason\":\"%s\"",
+          log_esc(u->sock_id), log_esc(u->who.sub), log_esc(reason));
+    while (u->nrooms > 0) {
+        char *room = xstrdup(u->rooms[u->nrooms - 1]);
+        live_member_leave(app, u, room, LIVE_LEAVE_DISCONNECT);
+        live_user_del_room(u, room); /* no-op when live_member_leave already did */
+        free(room);
+    }
+}
+
+/* ---- node heartbeat, reaping, room expiry -------------------------------------------------- */
+
+static void on_reaped(store_t *st, const store_res_t *res, void *ud)
+{
+    live_t *app = ud;
+    if (res->err || app->closing) {
+        return;
+    }
+    for (size_t i = 0; i < res->nnodes; i++) {
+        LOG_W("live", "dead node reaped", "\"node\":\"%s\"", log_esc(res->nodes[i]));
+    }
+    for (size_t i = 0; i < res->nids; i++) {
+        char args[160];
+        int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"publisher-left\"}",
+                         res->ids[i]);
+        live_bus_room(app, LIVE_TO_MEMBERS, res->ids[i], NULL, "stream-ended", args, (size_t)n);
+        live_media_room_closed(app, res->ids[i]);
+    }
+    for (size_t i = 0; i < res->nmembers; i++) {
+        const store_member_t *m = &res->members[i];
+        if (m->role && !strcmp(m->role, "viewer")) {
+            char args[256];
+            int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"viewerId\":\"%s\"}",
+                             m->room_id, m->id);
+            live_bus_room(app, LIVE_TO_ADMINS, m->room_id, NULL, "viewer-left", args, (size_t)n);
+        }
+    }
+}
+
+static void on_beat(store_t *st, const store_res_t *res, void *ud)
+{
+    live_t *app = ud;
+    if (res->err == 0 && res->changed && !app->closing) {
+        LOG_I("live", "node registered", "\"node\":\"%s\"", log_esc(app->cfg.node_id));
+    }
+}
+
+static void on_beat_timer(uv_timer_t *t)
+{
+    live_t *app = t->data;
+    store_node_beat(app->store, app->cfg.node_id, (uint32_t)app->cfg.node_ttl_ms, NULL, on_beat,
+                    app);
+    store_nodes_reap(app->store, app->cfg.node_id, on_reaped, app);
+}
+
+static void on_expired(store_t *st, const store_res_t *res, void *ud)
+{
+    for (size_t i = 0; i < res->nids; i++) {
+        LOG_I("live", "idle room deleted", "\"room\":\"%s\"", log_esc(res->ids[i]));
+    }
+}
+
+static void on_expire_timer(uv_timer_t *t)
+{
+    live_t *app = t->data;
+    store_rooms_expire(app->store, app->cfg.room_idle_ms, on_expired, app);
+}
+
+static void on_store_state(store_t *st, bool up, void *ud)
+{
+    live_t *app = ud;
+    app->store_up = up;
+    if (up) {
+        LOG_I("live", "state store up", "\"backend\":\"%s\"", store_backend(st));
+    } else {
+        LOG_W("live", "state store down", "\"backend\":\"%s\"", store_backend(st));
+    }
+}
+
+/* ---- start and stop ------------------------------------------------------------------------ */
+
+static int parse_ports(const char *s, int *lo, int *hi)
+{
+    return s && sscanf(s, "%d-%d", lo, hi) == 2 && *lo > 0 && *hi <= 65535 && *lo < *hi ? 0 : -1;
+}
+
+int live_app_start(uv_loop_t *loop, sio_server_t *sio, http_server_t *http, live_t **out, char *err,
+                   size_t errlen)
+{
+    live_t *app = xcalloc(1, sizeof(*app));
+    app->loop = loop;
+    app->cfg = cfg_store;
+    app->sio = sio;
+    app->http = http;
+    strmap_init(&app->rooms);
+    strmap_init(&app->chat_limits);
+    strmap_init(&app->peers);
+    const char *env = getenv("ONAIR_ENV"), *nenv = getenv("NODE_ENV");
+    app->cfg.production =
+        (env && !strcmp(env, "production")) || (nenv && !strcmp(nenv, "production"));
+    static char node_buf[96];
+    if (!app->cfg.node_id || !*app->cfg.node_id) {
+        char host[64] = "node";
+        gethostname(host, sizeof host - 1);
+        for (char *c = host; *c; c++) {
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *c)) {
+                *c = '-';
+            }
+        }
+        snprintf(node_buf, sizeof node_buf, "%.40s-%d", host, (int)getpid());
+        app->cfg.node_id = node_buf;
+    }
+
+    auth_cfg_t ac = { .secret = app->cfg.jwt_secret,
+                      .public_key = app->cfg.jwt_public_key,
+                      .allow_anonymous = app->cfg.allow_anonymous,
+                      .leeway_s = -1 };
+    if (app->cfg.production && !ac.secret && !ac.public_key) {
+        snprintf(err, errlen, "production mode needs JWT_SECRET or JWT_PUBLIC_KEY");
+        goto fail;
+    }
+    if (auth_new(&ac, &app->auth, err, errlen) != 0) {
+        goto fail;
+    }
+
+    store_opts_t so = { .url = app->cfg.redis_url,
+                        .on_message = live_bus_on_message,
+                        .on_state = on_store_state,
+                        .ud = app };
+    if (store_open(loop, &so, &app->store, err, errlen) != 0) {
+        goto fail;
+    }
+    app->store_up = store_healthy(app->store);
+
+    sfu_pool_config_t pc = { .node_id = app->cfg.node_id,
+                             .spawn = (int)app->cfg.sfu_spawn,
+                             .sfu_bin = app->cfg.sfu_bin,
+                             .sock_dir = app->cfg.sfu_dir,
+                             .ip = app->cfg.sfu_ip,
+                             .sockets = app->cfg.sfu_sockets,
+                             .call_timeout_ms = (uint32_t)app->cfg.sfu_timeout_ms };
+    if (pc.spawn > 0 && parse_ports(app->cfg.sfu_ports, &pc.port_low, &pc.port_high) != 0) {
+        snprintf(err, errlen, "invalid SFU port range '%s' (LOW-HIGH)", app->cfg.sfu_ports);
+        goto fail;
+    }
+    const char *perr = NULL;
+    app->sfus = sfu_pool_new(loop, &pc, live_media_on_event, live_media_on_state, app, &perr);
+    if (!app->sfus) {
+        snprintf(err, errlen, "%s", perr);
+        goto fail;
+    }
+
+    static const sio_nsp_ops_t ops = { on_connect, on_event, on_disconnect };
+    app->nsp = sio_nsp_add(sio, "/", &ops, app);
+    live_app_routes(app);
+
+    uv_timer_init(loop, &app->beat_timer);
+    uv_timer_init(loop, &app->expire_timer);
+    app->beat_timer.data = app->expire_timer.data = app;
+    uint64_t beat = (uint64_t)app->cfg.node_ttl_ms / 3;
+    uv_timer_start(&app->beat_timer, on_beat_timer, 0, beat ? beat : 1000);
+    uv_timer_start(&app->expire_timer, on_expire_timer, 60000, 60000);
+    LOG_I("live", "livestream app started",
+          "\"node\":\"%s\",\"store\":\"%s\",\"mode\":\"%s\",\"sfu_spawn\":%ld,\"anonymous\":%s",
+          log_esc(app->cfg.node_id), store_backend(app->store),
+          app->cfg.production ? "production" : "demo", app->cfg.sfu_spawn,
+          app->cfg.allow_anonymous ? "true" : "false");
+    *out = app;
+    return 0;
+fail:
+    if (app->sfus) {
+        sfu_pool_close(app->sfus);
+    }
+    if (app->store) {
+        store_close(app->store, NULL, NULL);
+    }
+    auth_free(app->auth);
+    strmap_deinit(&app->rooms);
+    strmap_deinit(&app->chat_limits);
+    strmap_deinit(&app->peers);
+    free(app);
+    return -1;
+}
+
+static void on_store_closed(store_t *st, void *ud)
+{
+    (void)st;
+    (void)ud;
+}
+
+static void on_left_cluster(store_t *st, const store_res_t *res, void *ud)
+{
+    live_t *app = ud;
+    store_close(app->store, on_store_closed, app);
+}
+
+void live_app_stop(live_t *app)
+{
+    if (app->closing) {
+        return;
+    }
+    app->closing = true;
+    live_rooms_close_all(app);
+    uv_close((uv_handle_t *)&app->beat_timer, NULL);
+    uv_close((uv_handle_t *)&app->expire_timer, NULL);
+    sfu_pool_close(app->sfus);
+    /* leave cleanly: the shared state drops this node's members at once */
+    store_node_leave(app->store, app->cfg.node_id, on_left_cluster, app);
+}
+
+void live_app_free(live_t *app)
+{
+    size_t i;
+    for (strmap_ent_t *e = strmap_first(&app->chat_limits, &i); e;
+         e = strmap_next(&app->chat_limits, e, &i)) {
+        free(e->val);
+    }
+    strmap_deinit(&app->chat_limits);
+    for (strmap_ent_t *e = strmap_first(&app->peers, &i); e; e = strmap_next(&app->peers, e, &i)) {
+        free(e->val);
+    }
+    strmap_deinit(&app->peers);
+    strmap_deinit(&app->rooms);
+    auth_free(app->auth);
+    live_app_routes_free();
+    free(app);
+}
+
+/* ---- the app table entry (signal/app.h) ------------------------------------------------------ */
+
+static const char *cors_origin(void)
+{
+    return cfg_store.cors_origin && *cfg_store.cors_origin ? cfg_store.cors_origin : NULL;
+}
+
+static int app_start(app_env_t *env, void **state)
+{
+    char err[512];
+    live_t *app = NULL;
+    if (live_app_start(env->loop, env->sio, env->http, &app, err, sizeof err) != 0) {
+        LOG_E("live", "cannot start", "\"error\":\"%s\"", log_esc(err));
+        return -1;
+    }
+    *state = app;
+    return 0;
+}
+
+static void app_stop(void *state)
+{
+    live_app_stop(state);
+}
+
+static void app_free(void *state)
+{
+    live_app_free(state);
+}
+
+const app_t app_livestream = {
+    .name = "livestream",
+    .help = "the livestream application of PROTOCOL.md",
+    .opts = live_opts,
+    .cors_origin = cors_origin,
+    .start = app_start,
+    .stop = app_stop,
+    .free = app_free,
+};

@@ -1,0 +1,276 @@
+/* signal/live_bus.c: room events across nodes and the node's local room state.
+ *
+ * Every room event is published once, on the room's channel "r:<room>", through the store's
+ * pub/sub (Redis across nodes; the memory backend loops it back). A node subscribes to a
+ * room's channel while it has a local member or publisher there, and delivers what arrives to
+ * its local sockets (Socket.IO rooms "r:<room>" for members and "a:<room>" for admins). Events
+ * for one connection go to its node's channel "n:<node>". Message format (text):
+ *   <kind>\t<room>\t<conn or except or ->\t<event or count>\n<raw JSON args>
+ * kinds: M members, A admins, C one connection, V viewer count, R publisher ready, K kicked. */
+#include "../common/clock.h"
+#include "../common/log.h"
+#include "../common/xalloc.h"
+#include "live.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void publish(live_t *app, const char *channel, char kind, const char *room, const char *who,
+                    const char *event, const char *args, size_t args_len)
+{
+    buf_t b;
+    buf_init(&b, STORE_MAX_BLOB);
+    buf_printf(&b, "%c\t%s\t%s\t%s\n", kind, room, who && *who ? who : "-", event ? event : "-");
+    if (args && args_len) {
+        buf_append(&b, args, args_len);
+    }
+    if (b.len < STORE_MAX_BLOB) {
+        store_publish(app->store, channel, b.data, b.len, NULL, NULL);
+        app->bus_out++;
+    } else {
+        LOG_E("live", "room event too large to publish", "\"room\":\"%s\",\"event\":\"%s\"",
+              log_esc(room), log_esc(event));
+    }
+    buf_deinit(&b);
+}
+
+void live_bus_room(live_t *app, int to, const char *room, const char *except_id, const char *event,
+                   const char *args, size_t args_len)
+{
+    char ch[LIVE_ROOM_ID_MAX + 8];
+    snprintf(ch, sizeof ch, "r:%s", room);
+    publish(app, ch, (char)to, room, except_id, event, args, args_len);
+}
+
+void live_bus_conn(live_t *app, const char *node, const char *conn, const char *room,
+                   const char *event, const char *args, size_t args_len)
+{
+    if (!node || !strcmp(node, app->cfg.node_id)) {
+        sio_socket_t *s = sio_socket_find(app->nsp, conn);
+        if (s) {
+            sio_emit(s, event, args, args_len);
+        }
+        return;
+    }
+    char ch[160];
+    snprintf(ch, sizeof ch, "n:%s", node);
+    publish(app, ch, LIVE_TO_CONN, room, conn, event, args, args_len);
+}
+
+void live_bus_count(live_t *app, const char *room, int64_t count)
+{
+    char n[32];
+    snprintf(n, sizeof n, "%lld", (long long)count);
+    char ch[LIVE_ROOM_ID_MAX + 8];
+    snprintf(ch, sizeof ch, "r:%s", room);
+    publish(app, ch, 'V', room, NULL, n, NULL, 0);
+}
+
+void live_bus_ready(live_t *app, const char *room)
+{
+    char ch[LIVE_ROOM_ID_MAX + 8];
+    snprintf(ch, sizeof ch, "r:%s", room);
+    publish(app, ch, 'R', room, NULL, NULL, NULL, 0);
+}
+
+void live_bus_kicked(live_t *app, const char *node, const char *room, const char *conn)
+{
+    char ch[160];
+    snprintf(ch, sizeof ch, "n:%s", node && *node ? node : app->cfg.node_id);
+    publish(app, ch, 'K', room, conn, NULL, NULL, 0);
+}
+
+/* ---- viewer-count coalescer (PROTOCOL.md 5, 10): at most once a second per room, only on a
+ * change, the first change of a quiet second at once, the last value always. ---------------- */
+
+static void emit_count(live_room_t *r, int64_t count)
+{
+    char args[LIVE_ROOM_ID_MAX + 64];
+    int n =
+        snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"count\":%lld}", r->id, (long long)count);
+    char sroom[LIVE_ROOM_ID_MAX + 3];
+    snprintf(sroom, sizeof sroom, "r:%s", r->id);
+    sio_broadcast(r->app->nsp, sroom, NULL, "viewer-count", args, (size_t)n);
+    r->count_sent = count;
+    r->count_last_ms = clock_mono_ms();
+}
+
+static void on_count_timer(uv_timer_t *t)
+{
+    live_room_t *r = t->data;
+    r->count_timer_armed = false;
+    if (r->count_pending != r->count_sent) {
+        emit_count(r, r->count_pending);
+    }
+}
+
+static void count_update(live_room_t *r, int64_t count)
+{
+    r->count_pending = count;
+    if (r->count_timer_armed || count == r->count_sent) {
+        return;
+    }
+    uint64_t now = clock_mono_ms();
+    if (r->count_last_ms == 0 || now - r->count_last_ms >= 1000) {
+        emit_count(r, count);
+        return;
+    }
+    r->count_timer_armed = true;
+    uv_timer_start(&r->count_timer, on_count_timer, r->count_last_ms + 1000 - now, 0);
+}
+
+/* ---- delivery ----------------------------------------------------------------------------- */
+
+static void deliver_kicked(live_t *app, const char *room, const char *conn)
+{
+    sio_socket_t *s = sio_socket_find(app->nsp, conn);
+    live_user_t *u = live_user(s);
+    if (!u) {
+        return;
+    }
+    live_member_leave(app, u, room, LIVE_LEAVE_KICKED);
+    char args[LIVE_ROOM_ID_MAX + 64];
+    int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"kicked\"}", room);
+    sio_emit(s, "kicked", args, (size_t)n);
+}
+
+void live_bus_on_message(store_t *st, const char *channel, const char *data, size_t len, void *ud)
+{
+    live_t *app = ud;
+    app->bus_in++;
+    /* split the header line into four tab-separated fields */
+    const char *nl = memchr(data, '\n', len);
+    if (!nl || app->closing) {
+        return;
+    }
+    char hdr[512];
+    size_t hlen = (size_t)(nl - data);
+    if (hlen >= sizeof hdr) {
+        return;
+    }
+    memcpy(hdr, data, hlen);
+    hdr[hlen] = 0;
+    char *f[4] = { 0 }, *save = NULL;
+    f[0] = strtok_r(hdr, "\t", &save);
+    for (int i = 1; i < 4; i++) {
+        f[i] = f[i - 1] ? strtok_r(NULL, "\t", &save) : NULL;
+    }
+    if (!f[3] || strlen(f[0]) != 1) {
+        return;
+    }
+    const char *room = f[1], *who = strcmp(f[2], "-") ? f[2] : NULL, *event = f[3];
+    const char *args = nl + 1;
+    size_t args_len = len - hlen - 1;
+    char sroom[LIVE_ROOM_ID_MAX + 3];
+    switch (f[0][0]) {
+    case LIVE_TO_MEMBERS:
+    case LIVE_TO_ADMINS:
+        snprintf(sroom, sizeof sroom, "%c:%s", f[0][0] == LIVE_TO_MEMBERS ? 'r' : 'a', room);
+        sio_broadcast(app->nsp, sroom, who, event, args, args_len);
+        break;
+    case LIVE_TO_CONN: {
+        sio_socket_t *s = who ? sio_socket_find(app->nsp, who) : NULL;
+        if (s) {
+            sio_emit(s, event, args, args_len);
+        }
+        break;
+    }
+    case 'V': {
+        live_room_t *r = live_room_get(app, room, false);
+        if (r) {
+            count_update(r, strtoll(event, NULL, 10));
+        }
+        break;
+    }
+    case 'R':
+        live_media_room_ready(app, room);
+        break;
+    case 'K':
+        if (who) {
+            deliver_kicked(app, room, who);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- local room state --------------------------------------------------------------------- */
+
+live_room_t *live_room_get(live_t *app, const char *room, bool create)
+{
+    live_room_t *r = strmap_get(&app->rooms, room);
+    if (r || !create || app->closing) {
+        return r;
+    }
+    r = xcalloc(1, sizeof(*r));
+    r->app = app;
+    snprintf(r->id, sizeof r->id, "%s", room);
+    r->count_sent = -1;
+    uv_timer_init(app->loop, &r->count_timer);
+    uv_timer_init(app->loop, &r->grace_timer);
+    uv_timer_init(app->loop, &r->stats_timer);
+    r->count_timer.data = r->grace_timer.data = r->stats_timer.data = r;
+    r->handles = 3;
+    strmap_put(&app->rooms, room, r);
+    char ch[LIVE_ROOM_ID_MAX + 8];
+    snprintf(ch, sizeof ch, "r:%s", room);
+    store_subscribe(app->store, ch, NULL, NULL);
+    r->subs = 1;
+    return r;
+}
+
+void live_room_ref(live_room_t *r)
+{
+    if (r) {
+        r->local_refs++;
+    }
+}
+
+static void on_room_handle_closed(uv_handle_t *h)
+{
+    live_room_t *r = h->data;
+    if (--r->handles == 0) {
+        free(r);
+    }
+}
+
+static void room_free(live_room_t *r)
+{
+    if (r->freeing) {
+        return;
+    }
+    r->freeing = true;
+    live_t *app = r->app;
+    strmap_del(&app->rooms, r->id);
+    if (r->subs) {
+        char ch[LIVE_ROOM_ID_MAX + 8];
+        snprintf(ch, sizeof ch, "r:%s", r->id);
+        store_unsubscribe(app->store, ch);
+        r->subs = 0;
+    }
+    uv_close((uv_handle_t *)&r->count_timer, on_room_handle_closed);
+    uv_close((uv_handle_t *)&r->grace_timer, on_room_handle_closed);
+    uv_close((uv_handle_t *)&r->stats_timer, on_room_handle_closed);
+}
+
+void live_room_unref(live_room_t *r)
+{
+    if (r && r->local_refs > 0 && --r->local_refs == 0) {
+        room_free(r);
+    }
+}
+
+void live_rooms_close_all(live_t *app)
+{
+    size_t i;
+    live_room_t **all = xcalloc(app->rooms.n + 1, sizeof(*all));
+    size_t n = 0;
+    for (strmap_ent_t *e = strmap_first(&app->rooms, &i); e; e = strmap_next(&app->rooms, e, &i)) {
+        all[n++] = e->val;
+    }
+    for (size_t k = 0; k < n; k++) {
+        room_free(all[k]);
+    }
+    free(all);
+}

@@ -1,0 +1,714 @@
+/* signal/live_media.c: media signalling between the browsers and the SFU pool (PROTOCOL.md 5-7,
+ * docs/RPC.md). The admin's offer goes to the room's SFU as publisher.offer and its answer comes
+ * back as `answer`; each viewer of a live room gets a subscriber and its `offer`; candidates
+ * trickle both ways. Peer ids name their connection: "P.<room>.<conn>" (publisher) and
+ * "S.<room>.<conn>" (subscriber), so an SFU event finds its socket without a table walk; the
+ * peers map (peer id -> SFU id) holds only this node's peers.
+ *
+ * Requests of one connection reach the SFU in order on one stream, and the SFU handles them in
+ * order: a candidate sent right after publisher.offer finds the peer that offer created. */
+#include "../common/log.h"
+#include "../common/xalloc.h"
+#include "live.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PEER_ID_MAX (2 + LIVE_ROOM_ID_MAX + 1 + LIVE_SOCK_ID_MAX + 1)
+
+static void peer_id(char *out, char kind, const char *room, const char *conn)
+{
+    snprintf(out, PEER_ID_MAX, "%c.%s.%s", kind, room, conn);
+}
+
+/* Splits a peer id into kind, room and connection (copies). Returns false when malformed. */
+static bool peer_parse(const char *id, char *kind, char *room, char *conn)
+{
+    const char *d1 = strchr(id, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    if (!d1 || !d2 || d1 != id + 1 || (size_t)(d2 - d1 - 1) > LIVE_ROOM_ID_MAX ||
+        strlen(d2 + 1) > LIVE_SOCK_ID_MAX) {
+        return false;
+    }
+    *kind = id[0];
+    memcpy(room, d1 + 1, (size_t)(d2 - d1 - 1));
+    room[d2 - d1 - 1] = 0;
+    strcpy(conn, d2 + 1);
+    return true;
+}
+
+static void peer_set(live_t *app, const char *peer, const char *sfu)
+{
+    free(strmap_put(&app->peers, peer, xstrdup(sfu)));
+}
+
+static void peer_forget(live_t *app, const char *peer)
+{
+    free(strmap_del(&app->peers, peer));
+}
+
+static sfu_t *peer_sfu(live_t *app, const char *peer)
+{
+    const char *id = strmap_get(&app->peers, peer);
+    return id ? sfu_pool_find(app->sfus, id) : NULL;
+}
+
+/* Maps an SFU error to the client's code. */
+static void reply_sfu_err(live_op_t *op, const char *err, const char *msg)
+{
+    if (!strcmp(err, "invalid_params")) {
+        char m[300];
+        snprintf(m, sizeof m, "the media server refused the description: %s", msg);
+        live_reply_err(op, APP_EINVALID_PAYLOAD, m);
+    } else if (!strcmp(err, "unavailable") || !strcmp(err, "timeout") || !strcmp(err, "draining")) {
+        live_reply_err(op, APP_EUNAVAILABLE, "the media server is not available; try again");
+    } else if (!strcmp(err, "not_found") || !strcmp(err, "bad_state")) {
+        live_reply_err(op, APP_ECONFLICT, "no media session is waiting for this");
+    } else {
+        LOG_E("live", "sfu error",
+              "\"event\":\"%s\",\"room\":\"%s\",\"error\":\"%s\",\"msg\":\"%s\"",
+              live_ev_name(op->ev), log_esc(op->room), log_esc(err), log_esc(msg));
+        live_reply_err(op, APP_EINTERNAL, "the media server failed");
+    }
+}
+
+/* Reads the `sdp` string (<= sdp_max bytes); answers invalid_payload and returns NULL. */
+static const char *need_sdp(live_t *app, sio_socket_t *s, int ev, json_t *p, int64_t ack)
+{
+    json_t *j = json_object_get(p, "sdp");
+    const char *sdp = json_string_value(j);
+    if (!sdp || !*sdp || json_string_length(j) > (size_t)app->cfg.sdp_max ||
+        strlen(sdp) != json_string_length(j)) {
+        live_fail(app, s, ev, ack, APP_EINVALID_PAYLOAD, "sdp must be a session description");
+        return NULL;
+    }
+    return sdp;
+}
+
+static const char *need_room(live_t *app, sio_socket_t *s, int ev, json_t *p, int64_t ack)
+{
+    const char *room = json_string_value(json_object_get(p, "roomId"));
+    size_t n = room ? strlen(room) : 0;
+    bool ok = n > 0 && n <= LIVE_ROOM_ID_MAX;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = room[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '_' || c == '-';
+    }
+    if (!ok) {
+        live_fail(app, s, ev, ack, APP_EINVALID_PAYLOAD,
+                  "roomId must be 1-64 characters of A-Z a-z 0-9 _ -");
+        return NULL;
+    }
+    return room;
+}
+
+static bool allowed(live_t *app, sio_socket_t *s, int ev, int64_t ack, const char *room,
+                    bool admin_only)
+{
+    live_user_t *u = live_user(s);
+    if ((admin_only && u->who.role != AUTH_ADMIN) || !auth_allows_room(&u->who, room)) {
+        live_fail(app, s, ev, ack, APP_EFORBIDDEN,
+                  admin_only && u->who.role != AUTH_ADMIN ? "this event is for admins only"
+                                                          : "your token does not allow this room");
+        return false;
+    }
+    return true;
+}
+
+/* ---- publisher: offer -> answer ---------------------------------------------------------- */
+
+typedef struct media_op {
+    live_op_t op;
+    char *sdp;
+    char peer[PEER_ID_MAX];
+} media_op_t;
+
+static void on_publisher_answer(const char *sfu_id, const char *err, const char *msg,
+                                json_t *result, void *ud)
+{
+    media_op_t *m = ud;
+    live_t *app = m->op.app;
+    sio_socket_t *s = live_op_socket(&m->op);
+    const char *sdp = json_string_value(json_object_get(result, "sdp"));
+    if (err || !sdp) {
+        peer_forget(app, m->peer);
+        reply_sfu_err(&m->op, err ? err : "internal", err ? msg : "no sdp in the answer");
+    } else if (s) {
+        live_reply_ok(&m->op, NULL);
+        buf_t b;
+        buf_init(&b, 0);
+        buf_printf(&b, "{\"roomId\":\"%s\",\"sdp\":", m->op.room);
+        buf_append_json_str(&b, sdp, strlen(sdp));
+        buf_append_byte(&b, '}');
+        sio_emit(s, "answer", (const char *)b.data, b.len);
+        buf_deinit(&b);
+        LOG_I("live", "publisher negotiated", "\"room\":\"%s\",\"sfu\":\"%s\",\"peer\":\"%s\"",
+              log_esc(m->op.room), log_esc(sfu_id), log_esc(m->peer));
+    }
+    free(m->sdp);
+    free(m);
+}
+
+static void send_publisher_offer(media_op_t *m, sfu_t *sfu)
+{
+    live_t *app = m->op.app;
+    live_room_t *r = live_room_get(app, m->op.room, true);
+    if (r) {
+        snprintf(r->pub_sfu, sizeof r->pub_sfu, "%s", sfu_id(sfu));
+        snprintf(r->pub_conn, sizeof r->pub_conn, "%s", m->op.sock);
+    }
+    peer_set(app, m->peer, sfu_id(sfu));
+    json_t *params =
+        json_pack("{s:s, s:s, s:s}", "room", m->op.room, "peer", m->peer, "sdp", m->sdp);
+    sfu_call(sfu, "publisher.offer", params, on_publisher_answer, m);
+}
+
+static void on_placed(store_t *st, const store_res_t *res, void *ud)
+{
+    media_op_t *m = ud;
+    sfu_t *sfu = res->err == 0 && res->sfu ? sfu_pool_find(m->op.app->sfus, res->sfu) : NULL;
+    if (!sfu || sfu_get_state(sfu) != SFU_READY) {
+        if (res->err && res->err != STORE_EUNAVAILABLE) {
+            live_reply_store_err(&m->op, res);
+        } else {
+            live_reply_err(&m->op, APP_EUNAVAILABLE, "no media server is available; try again");
+        }
+        free(m->sdp);
+        free(m);
+        return;
+    }
+    send_publisher_offer(m, sfu);
+}
+
+static void on_offer_room(store_t *st, const store_res_t *res, void *ud)
+{
+    media_op_t *m = ud;
+    live_t *app = m->op.app;
+    const store_room_t *r = res->room;
+    app_err_t code = APP_OK;
+    const char *msg = NULL;
+    if (res->err) {
+        live_reply_store_err(&m->op, res);
+        goto done;
+    }
+    if (!r->owner || strcmp(r->owner, m->op.sub) != 0) {
+        code = APP_EFORBIDDEN, msg = "you do not own this room";
+    } else if (!r->live || !r->owner_conn || strcmp(r->owner_conn, m->op.sock) != 0) {
+        code = APP_ECONFLICT, msg = "start the stream on this connection before sending an offer";
+    }
+    if (code) {
+        live_reply_err(&m->op, code, msg);
+        goto done;
+    }
+    /* the room's placement, when that SFU is up here; otherwise claim the least loaded */
+    sfu_t *placed = r->sfu ? sfu_pool_find(app->sfus, r->sfu) : NULL;
+    if (placed && sfu_get_state(placed) == SFU_READY) {
+        send_publisher_offer(m, placed);
+        return;
+    }
+    sfu_t *pick = sfu_pool_pick(app->sfus);
+    if (!pick) {
+        live_reply_err(&m->op, APP_EUNAVAILABLE, "no media server is available; try again");
+        goto done;
+    }
+    store_room_sfu_claim(app->store, m->op.room, sfu_id(pick), placed == NULL && r->sfu != NULL,
+                         on_placed, m);
+    return;
+done:
+    free(m->sdp);
+    free(m);
+}
+
+void live_on_offer(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
+{
+    const int ev = LIVE_EV_OFFER;
+    const char *room = need_room(app, s, ev, p, ack);
+    const char *sdp = room ? need_sdp(app, s, ev, p, ack) : NULL;
+    if (!sdp || !allowed(app, s, ev, ack, room, true)) {
+        return;
+    }
+    media_op_t *m = xcalloc(1, sizeof(*m));
+    live_op_t *op = live_op_new(app, ev, s, ack, room);
+    m->op = *op;
+    free(op);
+    m->sdp = xstrdup(sdp);
+    peer_id(m->peer, 'P', room, m->op.sock);
+    /* a renegotiation of a connected publisher goes straight to its SFU */
+    sfu_t *sfu = peer_sfu(app, m->peer);
+    if (sfu && sfu_get_state(sfu) == SFU_READY) {
+        send_publisher_offer(m, sfu);
+        return;
+    }
+    store_room_get(app->store, room, on_offer_room, m);
+}
+
+/* ---- subscribers ----------------------------------------------------------------------------- */
+
+static void emit_offer(live_t *app, const char *room, const char *conn, const char *sdp)
+{
+    sio_socket_t *s = sio_socket_find(app->nsp, conn);
+    if (!s) {
+        return;
+    }
+    buf_t b;
+    buf_init(&b, 0);
+    buf_printf(&b, "{\"roomId\":\"%s\",\"sdp\":", room);
+    buf_append_json_str(&b, sdp, strlen(sdp));
+    buf_append_byte(&b, '}');
+    sio_emit(s, "offer", (const char *)b.data, b.len);
+    buf_deinit(&b);
+}
+
+static void on_subscriber_offer(const char *sfu_id, const char *err, const char *msg,
+                                json_t *result, void *ud)
+{
+    live_op_t *op = ud;
+    live_t *app = op->app;
+    const char *sdp = json_string_value(json_object_get(result, "sdp"));
+    if (err || !sdp) {
+        /* not_found: the publisher's media is not up yet; the room-ready message will retry */
+        peer_forget(app, op->arg);
+        if (err && strcmp(err, "not_found") != 0) {
+            LOG_W("live", "subscriber not created",
+                  "\"room\":\"%s\",\"sock\":\"%s\",\"error\":\"%s\"", log_esc(op->room),
+                  log_esc(op->sock), log_esc(err));
+        }
+    } else if (live_op_socket(op)) {
+        emit_offer(app, op->room, op->sock, sdp);
+    } else {
+        sfu_t *sfu = sfu_pool_find(app->sfus, sfu_id);
+        if (sfu) {
+            sfu_call(sfu, "peer.close", json_pack("{s:s}", "peer", op->arg), NULL, NULL);
+        }
+        peer_forget(app, op->arg);
+    }
+    /* the reply to a restart-ice waits for the new offer */
+    if (op->ev == LIVE_EV_RESTART_ICE) {
+        if (err) {
+            reply_sfu_err(op, err, msg);
+        } else {
+            live_reply_ok(op, NULL);
+        }
+    }
+    free(op);
+}
+
+static void create_subscriber(live_t *app, sfu_t *sfu, const char *room, const char *conn)
+{
+    live_op_t *op = live_op_new(app, LIVE_EV_OTHER, NULL, -1, room);
+    snprintf(op->sock, sizeof op->sock, "%s", conn);
+    peer_id(op->arg, 'S', room, conn);
+    sfu_t *old = peer_sfu(app, op->arg);
+    if (old) {
+        sfu_call(old, "peer.close", json_pack("{s:s}", "peer", op->arg), NULL, NULL);
+    }
+    peer_set(app, op->arg, sfu_id(sfu));
+    sfu_call(sfu, "subscriber.create", json_pack("{s:s, s:s}", "room", room, "peer", op->arg),
+             on_subscriber_offer, op);
+}
+
+static void on_subscribe_room(store_t *st, const store_res_t *res, void *ud)
+{
+    live_op_t *op = ud;
+    live_t *app = op->app;
+    if (res->err == 0 && res->room->live && res->room->sfu && live_op_socket(op)) {
+        sfu_t *sfu = sfu_pool_find(app->sfus, res->room->sfu);
+        if (sfu && sfu_get_state(sfu) == SFU_READY) {
+            create_subscriber(app, sfu, op->room, op->sock);
+        } else {
+            LOG_W("live", "room's media server not reachable from this node",
+                  "\"room\":\"%s\",\"sfu\":\"%s\"", log_esc(op->room), log_esc(res->room->sfu));
+        }
+    }
+    free(op);
+}
+
+void live_media_subscribe(live_t *app, const char *room, const char *conn)
+{
+    live_op_t *op = live_op_new(app, LIVE_EV_OTHER, NULL, -1, room);
+    snprintf(op->sock, sizeof op->sock, "%s", conn);
+    store_room_get(app->store, room, on_subscribe_room, op);
+}
+
+typedef struct ready_ctx {
+    live_t *app;
+    const char *room;
+    char **conns;
+    size_t n;
+} ready_ctx_t;
+
+static void collect_viewer(sio_socket_t *s, void *ud)
+{
+    ready_ctx_t *c = ud;
+    live_user_t *u = live_user(s);
+    char peer[PEER_ID_MAX];
+    if (!u || u->who.role != AUTH_VIEWER) {
+        return;
+    }
+    peer_id(peer, 'S', c->room, u->sock_id);
+    if (strmap_get(&c->app->peers, peer)) {
+        return; /* already has a subscriber */
+    }
+    c->conns = xrealloc(c->conns, (c->n + 1) * sizeof(*c->conns));
+    c->conns[c->n++] = xstrdup(u->sock_id);
+}
+
+void live_media_room_ready(live_t *app, const char *room)
+{
+    char sroom[LIVE_ROOM_ID_MAX + 3];
+    snprintf(sroom, sizeof sroom, "r:%s", room);
+    ready_ctx_t c = { app, room, NULL, 0 };
+    sio_room_foreach(app->nsp, sroom, collect_viewer, &c);
+    for (size_t i = 0; i < c.n; i++) {
+        live_media_subscribe(app, room, c.conns[i]);
+        free(c.conns[i]);
+    }
+    free(c.conns);
+}
+
+/* ---- answer, candidates, ICE restart --------------------------------------------------------- */
+
+static void on_simple_reply(const char *sfu_id, const char *err, const char *msg, json_t *result,
+                            void *ud)
+{
+    live_op_t *op = ud;
+    if (err) {
+        reply_sfu_err(op, err, msg);
+    } else {
+        live_reply_ok(op, NULL);
+    }
+    free(op);
+}
+
+/* Membership check for media events from a connection that is not in the room. */
+static void on_not_member(store_t *st, const store_res_t *res, void *ud)
+{
+    live_op_t *op = ud;
+    if (res->err) {
+        live_reply_store_err(op, res);
+    } else {
+        live_reply_err(op, APP_EFORBIDDEN, "you are not a member of this room");
+    }
+    free(op);
+}
+
+static bool need_member(live_t *app, sio_socket_t *s, int ev, int64_t ack, const char *room)
+{
+    if (live_user_has_room(live_user(s), room)) {
+        return true;
+    }
+    store_room_get(app->store, room, on_not_member, live_op_new(app, ev, s, ack, room));
+    return false;
+}
+
+void live_on_answer(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
+{
+    const int ev = LIVE_EV_ANSWER;
+    const char *room = need_room(app, s, ev, p, ack);
+    const char *sdp = room ? need_sdp(app, s, ev, p, ack) : NULL;
+    if (!sdp || !allowed(app, s, ev, ack, room, false) || !need_member(app, s, ev, ack, room)) {
+        return;
+    }
+    live_op_t *op = live_op_new(app, ev, s, ack, room);
+    peer_id(op->arg, 'S', room, op->sock);
+    sfu_t *sfu = peer_sfu(app, op->arg);
+    if (!sfu) {
+        live_reply_err(op, APP_ECONFLICT, "no offer is waiting for an answer");
+        free(op);
+        return;
+    }
+    sfu_call(sfu, "subscriber.answer", json_pack("{s:s, s:s}", "peer", op->arg, "sdp", sdp),
+             on_simple_reply, op);
+}
+
+/* The peer of this connection in room: the publisher's for its owner, else its subscriber. */
+static void conn_peer(live_t *app, live_user_t *u, const char *room, char *out)
+{
+    peer_id(out, 'P', room, u->sock_id);
+    if (u->who.role == AUTH_ADMIN && strmap_get(&app->peers, out)) {
+        return;
+    }
+    peer_id(out, 'S', room, u->sock_id);
+}
+
+void live_on_candidate(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
+{
+    const int ev = LIVE_EV_ICE_CANDIDATE;
+    const char *room = need_room(app, s, ev, p, ack);
+    if (!room) {
+        return;
+    }
+    json_t *c = json_object_get(p, "candidate");
+    const char *cand = json_string_value(json_object_get(c, "candidate"));
+    json_t *mid = json_object_get(c, "sdpMid"), *idx = json_object_get(c, "sdpMLineIndex");
+    bool ok = json_is_null(c) ||
+              (json_is_object(c) && cand && strlen(cand) <= (size_t)app->cfg.candidate_max &&
+               (!mid || json_is_null(mid) || json_is_string(mid)) &&
+               (!idx || json_is_null(idx) || json_is_integer(idx)));
+    if (!ok || (!c && !json_object_get(p, "candidate"))) {
+        live_fail(app, s, ev, ack, APP_EINVALID_PAYLOAD,
+                  "candidate must be an RTCIceCandidateInit (candidate <= 1 KiB) or null");
+        return;
+    }
+    if (!allowed(app, s, ev, ack, room, false) || !need_member(app, s, ev, ack, room)) {
+        return;
+    }
+    live_op_t *op = live_op_new(app, ev, s, ack, room);
+    conn_peer(app, live_user(s), room, op->arg);
+    sfu_t *sfu = peer_sfu(app, op->arg);
+    if (!sfu) {
+        /* no media session (ended, or not started): a late candidate is harmless */
+        live_reply_ok(op, NULL);
+        free(op);
+        return;
+    }
+    json_t *params = json_pack("{s:s, s:O}", "peer", op->arg, "candidate", c);
+    sfu_call(sfu, "peer.candidate", params, on_simple_reply, op);
+}
+
+static void on_restart_reply(const char *sfu_id, const char *err, const char *msg, json_t *result,
+                             void *ud)
+{
+    live_op_t *op = ud;
+    const char *sdp = json_string_value(json_object_get(result, "sdp"));
+    if (!err && sdp && op->arg[0] == 'S') {
+        emit_offer(op->app, op->room, op->sock, sdp);
+    }
+    on_simple_reply(sfu_id, err, msg, result, ud);
+}
+
+void live_on_restart_ice(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
+{
+    const int ev = LIVE_EV_RESTART_ICE;
+    const char *room = need_room(app, s, ev, p, ack);
+    if (!room || !allowed(app, s, ev, ack, room, false) || !need_member(app, s, ev, ack, room)) {
+        return;
+    }
+    live_op_t *op = live_op_new(app, ev, s, ack, room);
+    conn_peer(app, live_user(s), room, op->arg);
+    sfu_t *sfu = peer_sfu(app, op->arg);
+    if (sfu && sfu_get_state(sfu) == SFU_READY) {
+        sfu_call(sfu, "peer.restart_ice", json_pack("{s:s}", "peer", op->arg), on_restart_reply,
+                 op);
+        return;
+    }
+    if (op->arg[0] == 'S') {
+        /* no subscriber (its SFU went away, or it was never made): make a fresh one */
+        live_media_subscribe(app, room, op->sock);
+        live_reply_ok(op, NULL);
+    } else {
+        live_reply_err(op, APP_ECONFLICT, "no media session to restart; send an offer");
+    }
+    free(op);
+}
+
+/* ---- closing peers -----------------------------------------------------------------------------
+ */
+
+static void close_peer(live_t *app, const char *peer)
+{
+    sfu_t *sfu = peer_sfu(app, peer);
+    if (sfu) {
+        sfu_call(sfu, "peer.close", json_pack("{s:s}", "peer", peer), NULL, NULL);
+    }
+    peer_forget(app, peer);
+}
+
+void live_media_close_peers(live_t *app, const char *room, const char *conn, bool publisher)
+{
+    char peer[PEER_ID_MAX];
+    peer_id(peer, 'S', room, conn);
+    close_peer(app, peer);
+    if (publisher) {
+        peer_id(peer, 'P', room, conn);
+        close_peer(app, peer);
+    }
+}
+
+void live_media_room_closed(live_t *app, const char *room)
+{
+    live_room_t *r = live_room_get(app, room, false);
+    sfu_t *sfu = r && r->pub_sfu[0] ? sfu_pool_find(app->sfus, r->pub_sfu) : NULL;
+    if (sfu) {
+        sfu_call(sfu, "room.close", json_pack("{s:s}", "room", room), NULL, NULL);
+    }
+    /* forget this node's peers of the room: the SFU closed them */
+    size_t i, n = 0, len = strlen(room);
+    char **drop = xcalloc(app->peers.n + 1, sizeof(*drop));
+    for (strmap_ent_t *e = strmap_first(&app->peers, &i); e; e = strmap_next(&app->peers, e, &i)) {
+        if (!strncmp(e->key + 2, room, len) && e->key[2 + len] == '.') {
+            drop[n++] = xstrdup(e->key);
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        peer_forget(app, drop[k]);
+        free(drop[k]);
+    }
+    free(drop);
+    if (r) {
+        r->pub_ready = false;
+        r->pub_sfu[0] = 0;
+        r->pub_conn[0] = 0; /* the broadcast is over: no grace period for its publisher */
+        uv_timer_stop(&r->stats_timer);
+    }
+}
+
+/* ---- SFU events --------------------------------------------------------------------------------
+ */
+
+static void on_peer_candidate(live_t *app, json_t *data)
+{
+    char kind, room[LIVE_ROOM_ID_MAX + 1], conn[LIVE_SOCK_ID_MAX + 1];
+    const char *peer = json_string_value(json_object_get(data, "peer"));
+    if (!peer || !peer_parse(peer, &kind, room, conn) || !strmap_get(&app->peers, peer)) {
+        return;
+    }
+    sio_socket_t *s = sio_socket_find(app->nsp, conn);
+    if (!s) {
+        return;
+    }
+    char *cand = json_dumps(json_object_get(data, "candidate"), JSON_COMPACT | JSON_ENCODE_ANY);
+    buf_t b;
+    buf_init(&b, 0);
+    buf_printf(&b, "{\"roomId\":\"%s\",\"candidate\":%s}", room, cand ? cand : "null");
+    sio_emit(s, "ice-candidate", (const char *)b.data, b.len);
+    buf_deinit(&b);
+    free(cand);
+}
+
+static void on_peer_state(live_t *app, json_t *data)
+{
+    char kind, room[LIVE_ROOM_ID_MAX + 1], conn[LIVE_SOCK_ID_MAX + 1];
+    const char *peer = json_string_value(json_object_get(data, "peer"));
+    const char *state = json_string_value(json_object_get(data, "state"));
+    if (!peer || !state || !peer_parse(peer, &kind, room, conn) || !strmap_get(&app->peers, peer)) {
+        return;
+    }
+    LOG_I("live", "peer state", "\"peer\":\"%s\",\"state\":\"%s\"", log_esc(peer), log_esc(state));
+    live_room_t *r = live_room_get(app, room, false);
+    if (kind == 'P' && !strcmp(state, "connected")) {
+        if (r && !strcmp(r->pub_conn, conn)) {
+            r->pub_ready = true;
+            live_bus_ready(app, room);
+        }
+    } else if (kind == 'P' && !strcmp(state, "failed")) {
+        peer_forget(app, peer);
+        live_end_broadcast(app, room, conn, "media-failed");
+    } else if (!strcmp(state, "closed") || (kind == 'S' && !strcmp(state, "failed"))) {
+        peer_forget(app, peer);
+    }
+}
+
+void live_media_on_event(sfu_t *sfu, const char *event, json_t *data, void *ud)
+{
+    live_t *app = ud;
+    if (app->closing) {
+        return;
+    }
+    if (!strcmp(event, "peer.candidate")) {
+        on_peer_candidate(app, data);
+    } else if (!strcmp(event, "peer.state")) {
+        on_peer_state(app, data);
+    }
+}
+
+void live_media_on_state(sfu_t *sfu, sfu_state_t old_state, sfu_state_t new_state, json_t *resumed,
+                         void *ud)
+{
+    live_t *app = ud;
+    if (app->closing || old_state != SFU_READY || new_state == SFU_READY) {
+        return;
+    }
+    /* the SFU is gone with every peer on it: end the broadcasts this node published there
+     * (viewers get stream-ended; the admin page publishes again, on another SFU) */
+    const char *id = sfu_id(sfu);
+    size_t i;
+    for (strmap_ent_t *e = strmap_first(&app->rooms, &i); e; e = strmap_next(&app->rooms, e, &i)) {
+        live_room_t *r = e->val;
+        if (r->pub_conn[0] && !strcmp(r->pub_sfu, id)) {
+            live_end_broadcast(app, r->id, r->pub_conn, "media-failed");
+        }
+    }
+    size_t n = 0;
+    char **drop = xcalloc(app->peers.n + 1, sizeof(*drop));
+    for (strmap_ent_t *e = strmap_first(&app->peers, &i); e; e = strmap_next(&app->peers, e, &i)) {
+        if (!strcmp(e->val, id)) {
+            drop[n++] = xstrdup(e->key);
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        peer_forget(app, drop[k]);
+        free(drop[k]);
+    }
+    free(drop);
+}
+
+/* ---- stream-stats (PROTOCOL.md 6: to the room's admins every 2 s while live) -------------- */
+
+typedef struct stats_op {
+    live_t *app;
+    char room[LIVE_ROOM_ID_MAX + 1];
+    double bitrate_in;
+    int64_t lost;
+} stats_op_t;
+
+static void on_stats_room(store_t *st, const store_res_t *res, void *ud)
+{
+    stats_op_t *o = ud;
+    if (res->err == 0 && res->room->live) {
+        char args[512];
+        int n = snprintf(args, sizeof args,
+                         "{\"roomId\":\"%s\",\"viewers\":%lld,\"bitrateIn\":%.0f,"
+                         "\"packetsLost\":%lld,\"recording\":%s}",
+                         o->room, (long long)res->room->viewers, o->bitrate_in, (long long)o->lost,
+                         res->room->recording ? "true" : "false");
+        if (n > 0 && (size_t)n < sizeof args) {
+            live_bus_room(o->app, LIVE_TO_ADMINS, o->room, NULL, "stream-stats", args, (size_t)n);
+        }
+    }
+    free(o);
+}
+
+static void on_sfu_stats(const char *sfu_id, const char *err, const char *msg, json_t *result,
+                         void *ud)
+{
+    stats_op_t *o = ud;
+    json_t *rooms = json_object_get(result, "rooms"), *it;
+    size_t i;
+    json_array_foreach(rooms, i, it)
+    {
+        const char *id = json_string_value(json_object_get(it, "room"));
+        if (id && !strcmp(id, o->room)) {
+            o->bitrate_in = json_number_value(json_object_get(it, "bitrate_in"));
+            o->lost = json_integer_value(json_object_get(it, "packets_lost"));
+        }
+    }
+    if (o->app->closing) {
+        free(o);
+        return;
+    }
+    store_room_get(o->app->store, o->room, on_stats_room, o);
+}
+
+static void on_stats_timer(uv_timer_t *t)
+{
+    live_room_t *r = t->data;
+    live_t *app = r->app;
+    sfu_t *sfu = r->pub_sfu[0] ? sfu_pool_find(app->sfus, r->pub_sfu) : NULL;
+    stats_op_t *o = xcalloc(1, sizeof(*o));
+    o->app = app;
+    snprintf(o->room, sizeof o->room, "%s", r->id);
+    if (sfu && sfu_get_state(sfu) == SFU_READY) {
+        sfu_call(sfu, "stats", json_pack("{s:s}", "room", r->id), on_sfu_stats, o);
+    } else {
+        store_room_get(app->store, o->room, on_stats_room, o);
+    }
+}
+
+void live_media_start_stats(live_t *app, live_room_t *r)
+{
+    if (!uv_is_active((uv_handle_t *)&r->stats_timer)) {
+        uv_timer_start(&r->stats_timer, on_stats_timer, (uint64_t)app->cfg.stats_interval_ms,
+                       (uint64_t)app->cfg.stats_interval_ms);
+    }
+}
