@@ -316,12 +316,14 @@ export function createSocket({ getToken, ui, onConnect, onDisconnect, onRefused 
   });
   const events = []; // [ms, name] ring, for the test hooks
   let connectedOnce = false;
+  let refused = false; // the last attempt was refused: its error is solved once connected
   socket.onAny((name) => {
     events.push([Date.now(), name]);
     if (events.length > 500) events.splice(0, 250);
   });
   socket.on('connect', () => {
-    if (ui.pill.dataset.state === 'refused') ui.notices.clearErrors(); // the token problem is solved
+    if (refused) ui.notices.clearErrors();
+    refused = false;
     setPill(ui.pill, 'online', 'Connected');
     if (ui.reconnectBtn) ui.reconnectBtn.hidden = true;
     const first = !connectedOnce;
@@ -332,8 +334,9 @@ export function createSocket({ getToken, ui, onConnect, onDisconnect, onRefused 
     const msg = (err && err.message) || 'connection error';
     if (!socket.active) {
       // The server answered CONNECT_ERROR (e.g. {"message":"unauthorized"}): no retry.
+      // The fix is a token, not a retry: no "Reconnect" button here.
+      refused = true;
       setPill(ui.pill, 'refused', 'Refused');
-      if (ui.reconnectBtn) ui.reconnectBtn.hidden = false;
       onRefused(msg);
     } else {
       setPill(ui.pill, 'connecting', 'Cannot reach server, retrying…');

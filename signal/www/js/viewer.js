@@ -62,6 +62,7 @@ const conn = createSocket({
   ui: { pill: $('conn-state'), notices, reconnectBtn: $('reconnect') },
   onConnect() {
     renewTried = false;
+    if (store.get()) tokenUi.collapse();
     if (S.roomId && !S.kicked) join();
     else if (!S.roomId) notices.status('Connected. Enter a room id to watch.', 'ok');
     render();
@@ -192,6 +193,7 @@ function closePc() {
   S.pc = S.gate = S.remote = null;
   S.remoteSdp = '';
   S.lastIn = null;
+  $('media-info').textContent = 'No video.';
 }
 
 function clearVideo() {
