@@ -79,6 +79,12 @@ static int parse_config(sfu_cfg_t *c, int argc, char **argv, char *err, size_t e
         { "max-peers", "SFU_MAX_PEERS", CFG_INT, &c->max_peers, "1000", "peer capacity" },
         { "remb-bps", "SFU_REMB_BPS", CFG_INT, &c->remb_bps, "4000000",
           "bitrate the SFU advertises to publishers (REMB)" },
+        { "start-kbps", "SFU_START_KBPS", CFG_INT, &c->start_kbps, "1000",
+          "publishers' start bitrate hint (x-google-start-bitrate; 0: none)" },
+        { "test-loss-in", NULL, CFG_INT, &c->test_loss_in, "0",
+          "testing only: drop this % of incoming RTP" },
+        { "test-loss-out", NULL, CFG_INT, &c->test_loss_out, "0",
+          "testing only: drop this % of outgoing RTP" },
         { 0 },
     };
     int rc = cfg_parse(opts, argc, argv, err, errlen);
@@ -93,10 +99,15 @@ static int parse_config(sfu_cfg_t *c, int argc, char **argv, char *err, size_t e
         return -1;
     }
     if (c->grace_ms < 0 || c->stats_ms < 0 || c->pli_interval_ms < 0 || c->max_peers < 1 ||
-        c->remb_bps < 10000) {
+        c->remb_bps < 10000 || c->start_kbps < 0 || c->start_kbps > 100000) {
         snprintf(err, errlen,
                  "--grace-ms, --stats-ms, --pli-interval-ms must be >= 0, "
-                 "--max-peers >= 1, --remb-bps >= 10000");
+                 "--max-peers >= 1, --remb-bps >= 10000, --start-kbps 0..100000");
+        return -1;
+    }
+    if (c->test_loss_in < 0 || c->test_loss_in > 50 || c->test_loss_out < 0 ||
+        c->test_loss_out > 50) {
+        snprintf(err, errlen, "--test-loss-in and --test-loss-out must be 0..50");
         return -1;
     }
     if (c->id && !rpc_id_valid(c->id, strlen(c->id))) {
@@ -162,6 +173,10 @@ int main(int argc, char **argv)
     }
     guint sig_int = g_unix_signal_add(SIGINT, on_signal, s);
     guint sig_term = g_unix_signal_add(SIGTERM, on_signal, s);
+    if (s->cfg.test_loss_in || s->cfg.test_loss_out) {
+        LOG_W("sfu", "test loss enabled: media is dropped on purpose",
+              "\"in_pct\":%ld,\"out_pct\":%ld", s->cfg.test_loss_in, s->cfg.test_loss_out);
+    }
     LOG_I("sfu", "listening", "\"rpc\":\"%s\",\"id\":\"%s\",\"ips\":\"%s\",\"ports\":\"%u-%u\"",
           log_esc(s->cfg.rpc_path), log_esc(s->id), log_esc(s->cfg.ips), s->cfg.port_min,
           s->cfg.port_max);

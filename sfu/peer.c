@@ -230,6 +230,9 @@ static void on_ice_recv(void *ud, uint8_t *buf, size_t len)
         }
         return;
     }
+    if (sfu_test_drop(p->sfu->cfg.test_loss_in)) {
+        return;
+    }
     if (p->role != PEER_PUB || srtpx_unprotect(&p->srtp, rxbuf, &n) != 0) {
         p->c.dropped++;
         return;

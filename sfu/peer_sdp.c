@@ -15,8 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define START_KBPS 1000 /* x-google-start-bitrate: Chromium would begin at 300 kbps */
-
 static int fail(rpc_err_t *err, rpc_err_t code, char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
@@ -76,7 +74,8 @@ static ssize_t build_answer(peer_t *p, const sdp_t *offer, char **cands, char *o
         .video_pref = SDP_PREFER_OFFER,
         .max_audio = 1,
         .max_video = 1,
-        .start_kbps = START_KBPS,
+        /* x-google-start-bitrate: Chromium would begin at 300 kbps and climb slowly */
+        .start_kbps = (uint32_t)p->sfu->cfg.start_kbps,
     };
     return sdp_build_answer(out, SDP_MAX_LEN, offer, &l, &opts, neg, w);
 }

@@ -209,6 +209,9 @@ int router_send_rtp(peer_t *sub, const uint8_t *pkt, size_t len)
         sub->c.dropped++;
         return -1;
     }
+    if (sfu_test_drop(sub->sfu->cfg.test_loss_out)) {
+        return 0;
+    }
     memcpy(buf, pkt, len);
     if (srtpx_protect(&sub->srtp, buf, &n) != 0 || peer_send(sub, buf, (size_t)n) != 0) {
         sub->c.dropped++;

@@ -19,7 +19,10 @@ typedef struct sfu_cfg {
     long stats_ms;        /* periodic stats event (0: off) */
     long pli_interval_ms; /* at most one upstream keyframe request per this interval */
     long max_peers;
-    long remb_bps; /* the REMB we send publishers */
+    long remb_bps;      /* the REMB we send publishers */
+    long start_kbps;    /* x-google-start-bitrate in answers to publishers (0: none) */
+    long test_loss_in;  /* testing only: % of incoming RTP dropped (no netem here) */
+    long test_loss_out; /* testing only: % of outgoing RTP dropped */
     /* parsed */
     char ip[SFU_MAX_IPS][64];
     int n_ips;
@@ -63,6 +66,19 @@ void sfu_emit(sfu_t *s, rpc_event_t ev, json_t *data);
 /* Room and peer lookups; NULL when absent. Borrowed pointers. */
 room_t *sfu_room_find(sfu_t *s, const char *id);
 peer_t *sfu_peer_find(sfu_t *s, const char *id);
+
+/* Testing only (--test-loss-in/out): true when this packet should be dropped. */
+static inline bool sfu_test_drop(long pct)
+{
+    static uint32_t x = 2463534242u; /* xorshift32: cheap, deterministic */
+    if (pct <= 0) {
+        return false;
+    }
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x % 100 < (uint32_t)pct;
+}
 
 /* Closes every peer and room (grace expiry, shutdown). */
 void sfu_close_all(sfu_t *s, const char *reason);
