@@ -1,0 +1,340 @@
+/* tests/unit/test_signal_eio.c: loop tests of signal/http + eio + sio: the server runs on an
+ * ephemeral 127.0.0.1 port inside the test's own uv loop, raw HTTP requests go through a uv
+ * TCP client, and every test ends with every handle closed and uv_loop_close() == 0. */
+#include "../../common/buf.h"
+#include "../../signal/eio.h"
+#include "../../signal/http.h"
+#include "../../signal/sio.h"
+#include "t.h"
+#include <uv.h>
+
+typedef struct cli {
+    uv_tcp_t tcp;
+    uv_connect_t cr;
+    uv_write_t wr;
+    char *req;
+    buf_t resp;
+    bool done;
+} cli_t;
+
+static void cli_closed(uv_handle_t *h)
+{
+    cli_t *c = h->data;
+    c->done = true;
+}
+
+static void cli_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    static char mem[65536];
+    b->base = mem;
+    b->len = sizeof mem;
+}
+
+static void cli_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    cli_t *c = s->data;
+    if (n < 0) {
+        uv_close((uv_handle_t *)&c->tcp, cli_closed);
+        return;
+    }
+    buf_append(&c->resp, b->base, (size_t)n);
+}
+
+static void cli_written(uv_write_t *w, int status)
+{
+}
+
+static void cli_connected(uv_connect_t *cr, int status)
+{
+    cli_t *c = cr->data;
+    if (status < 0) {
+        uv_close((uv_handle_t *)&c->tcp, cli_closed);
+        return;
+    }
+    uv_buf_t b = uv_buf_init(c->req, (unsigned)strlen(c->req));
+    uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, cli_written);
+    uv_read_start((uv_stream_t *)&c->tcp, cli_alloc, cli_read);
+}
+
+/* Sends req (the whole request text) on a new connection; the response is complete when the
+ * server closes the connection (requests say Connection: close). */
+static void cli_start(cli_t *c, uv_loop_t *loop, int port, const char *req)
+{
+    memset(c, 0, sizeof(*c));
+    buf_init(&c->resp, 0);
+    c->req = strdup(req);
+    uv_tcp_init(loop, &c->tcp);
+    c->tcp.data = c->cr.data = c;
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", port, &a);
+    uv_tcp_connect(&c->cr, &c->tcp, (struct sockaddr *)&a, cli_connected);
+}
+
+static void cli_free(cli_t *c)
+{
+    free(c->req);
+    buf_deinit(&c->resp);
+}
+
+static const char *body_of(cli_t *c)
+{
+    buf_append_byte(&c->resp, 0);
+    c->resp.len--;
+    const char *p = strstr((const char *)c->resp.data, "\r\n\r\n");
+    return p ? p + 4 : "";
+}
+
+/* Runs the loop until *flag or 3 s have passed. */
+static bool run_until(uv_loop_t *loop, const bool *flag)
+{
+    uint64_t end = uv_now(loop) + 3000;
+    while (!*flag && uv_now(loop) < end) {
+        uv_run(loop, UV_RUN_ONCE);
+        uv_update_time(loop);
+    }
+    return *flag;
+}
+
+typedef struct srv {
+    uv_loop_t loop;
+    http_server_t *http;
+    sio_server_t *sio;
+    int port;
+    bool closed;
+} srv_t;
+
+static int on_connect_refuse(sio_socket_t *s, const sio_handshake_t *hs, void *ud, char **err)
+{
+    *err = strdup("{\"message\":\"unauthorized\"}");
+    return 1;
+}
+
+static void srv_start(srv_t *s)
+{
+    uv_loop_init(&s->loop);
+    http_cors_t cors = { "*", false };
+    s->http = http_server_new(&s->loop, NULL, &cors);
+    sio_config_t cfg = { 200, 200, 1000, 1000, 500, 0, 0 };
+    s->sio = sio_server_new(s->http, "/socket.io/", &cfg);
+    static const sio_nsp_ops_t ops = { NULL, NULL, NULL };
+    static const sio_nsp_ops_t refuse = { on_connect_refuse, NULL, NULL };
+    sio_nsp_add(s->sio, "/", &ops, NULL);
+    sio_nsp_add(s->sio, "/private", &refuse, NULL);
+    http_server_listen(s->http, "127.0.0.1", 0);
+    s->port = http_server_port(s->http);
+}
+
+static void on_http_closed(http_server_t *h, void *ud)
+{
+    ((srv_t *)ud)->closed = true;
+}
+
+static int srv_stop(srv_t *s)
+{
+    sio_server_close(s->sio);
+    http_server_close(s->http, on_http_closed, s);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    sio_server_free(s->sio);
+    http_server_free(s->http);
+    return uv_loop_close(&s->loop);
+}
+
+/* GET request text for path, one per connection. */
+static char *get_req(const char *path)
+{
+    static char r[1024];
+    snprintf(r, sizeof r, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    return r;
+}
+
+static void extract_sid(const char *body, char *sid)
+{
+    const char *p = strstr(body, "\"sid\":\"");
+    sid[0] = 0;
+    if (p) {
+        memcpy(sid, p + 7, 20);
+        sid[20] = 0;
+    }
+}
+
+TEST(loop_handshake_and_errors)
+{
+    srv_t s = { 0 };
+    srv_start(&s);
+    cli_t c;
+    cli_start(&c, &s.loop, s.port, get_req("/socket.io/?EIO=4&transport=polling"));
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT(strncmp((char *)c.resp.data, "HTTP/1.1 200", 12) == 0);
+    ASSERT(strstr(body_of(&c), "\"upgrades\":[\"websocket\"],\"pingInterval\":200") != NULL);
+    cli_free(&c);
+    struct {
+        const char *path;
+        const char *want;
+    } cases[] = {
+        { "/socket.io/?EIO=5&transport=polling",
+          "{\"code\":5,\"message\":\"Unsupported protocol version\"}" },
+        { "/socket.io/?transport=polling",
+          "{\"code\":5,\"message\":\"Unsupported protocol version\"}" },
+        { "/socket.io/?EIO=4&transport=foo", "{\"code\":0,\"message\":\"Transport unknown\"}" },
+        { "/socket.io/?EIO=4", "{\"code\":0,\"message\":\"Transport unknown\"}" },
+        { "/socket.io/?EIO=4&transport=polling&sid=nope",
+          "{\"code\":1,\"message\":\"Session ID unknown\"}" },
+        { "/socket.io/?EIO=4&transport=websocket", "{\"code\":3,\"message\":\"Bad request\"}" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cli_start(&c, &s.loop, s.port, get_req(cases[i].path));
+        ASSERT(run_until(&s.loop, &c.done));
+        ASSERT(strncmp((char *)c.resp.data, "HTTP/1.1 400", 12) == 0);
+        ASSERT_STR_EQ(body_of(&c), cases[i].want);
+        cli_free(&c);
+    }
+    cli_start(&c, &s.loop, s.port,
+              "POST /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: "
+              "close\r\nContent-Length: 2\r\n\r\n40");
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT_STR_EQ(body_of(&c), "{\"code\":2,\"message\":\"Bad handshake method\"}");
+    cli_free(&c);
+    ASSERT_EQ(srv_stop(&s), 0);
+}
+
+TEST(loop_pipelining_in_order)
+{
+    srv_t s = { 0 };
+    srv_start(&s);
+    cli_t c;
+    cli_start(&c, &s.loop, s.port,
+              "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"
+              "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n"
+              "GET /socket.io/?EIO=3&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: "
+              "close\r\n\r\n");
+    ASSERT(run_until(&s.loop, &c.done));
+    buf_append_byte(&c.resp, 0);
+    const char *r = (const char *)c.resp.data;
+    const char *a = strstr(r, "HTTP/1.1 200"), *b = strstr(r, "HTTP/1.1 404"),
+               *d = strstr(r, ":0{\"sid\"");
+    ASSERT(a && b && d && a < b && b < d);
+    cli_free(&c);
+    ASSERT_EQ(srv_stop(&s), 0);
+}
+
+TEST(loop_connect_error_and_overlap)
+{
+    srv_t s = { 0 };
+    srv_start(&s);
+    cli_t c, g1, g2;
+    char sid[32], path[256], req[512];
+    cli_start(&c, &s.loop, s.port, get_req("/socket.io/?EIO=4&transport=polling"));
+    ASSERT(run_until(&s.loop, &c.done));
+    extract_sid(body_of(&c), sid);
+    ASSERT_EQ(strlen(sid), 20);
+    cli_free(&c);
+    /* CONNECT to a refusing namespace and to an unknown one */
+    snprintf(req, sizeof req,
+             "POST /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nConnection: "
+             "close\r\nContent-Length: 20\r\n\r\n40/private,\x1e"
+             "40/nope,",
+             sid);
+    cli_start(&c, &s.loop, s.port, req);
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT_STR_EQ(body_of(&c), "ok");
+    cli_free(&c);
+    snprintf(path, sizeof path, "/socket.io/?EIO=4&transport=polling&sid=%s", sid);
+    cli_start(&c, &s.loop, s.port, get_req(path));
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT_STR_EQ(body_of(&c), "44/private,{\"message\":\"unauthorized\"}\x1e"
+                               "44/nope,{\"message\":\"Invalid namespace\"}");
+    cli_free(&c);
+    /* two concurrent GETs: the second gets 400, the first the close packet */
+    cli_start(&g1, &s.loop, s.port, get_req(path));
+    for (int i = 0; i < 20; i++) {
+        uv_run(&s.loop, UV_RUN_NOWAIT);
+    }
+    cli_start(&g2, &s.loop, s.port, get_req(path));
+    ASSERT(run_until(&s.loop, &g2.done));
+    ASSERT(run_until(&s.loop, &g1.done));
+    ASSERT(strncmp((char *)g2.resp.data, "HTTP/1.1 400", 12) == 0);
+    ASSERT_STR_EQ(body_of(&g1), "1");
+    cli_free(&g1);
+    cli_free(&g2);
+    cli_start(&c, &s.loop, s.port, get_req(path));
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT_STR_EQ(body_of(&c), "{\"code\":1,\"message\":\"Session ID unknown\"}");
+    cli_free(&c);
+    ASSERT_EQ(srv_stop(&s), 0);
+}
+
+TEST(loop_payload_too_big_and_timeout)
+{
+    srv_t s = { 0 };
+    srv_start(&s);
+    cli_t c;
+    char sid[32], path[256], req[4096];
+    cli_start(&c, &s.loop, s.port, get_req("/socket.io/?EIO=4&transport=polling"));
+    ASSERT(run_until(&s.loop, &c.done));
+    extract_sid(body_of(&c), sid);
+    cli_free(&c);
+    /* maxPayload is 1000 in this server: a 1500-byte body closes the session */
+    snprintf(req, sizeof req,
+             "POST /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nConnection: "
+             "close\r\nContent-Length: 1500\r\n\r\n",
+             sid);
+    size_t n = strlen(req);
+    memset(req + n, 'a', 1500);
+    req[n + 1500] = 0;
+    cli_start(&c, &s.loop, s.port, req);
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT(strncmp((char *)c.resp.data, "HTTP/1.1 413", 12) == 0);
+    cli_free(&c);
+    snprintf(path, sizeof path, "/socket.io/?EIO=4&transport=polling&sid=%s", sid);
+    cli_start(&c, &s.loop, s.port, get_req(path));
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT_STR_EQ(body_of(&c), "{\"code\":1,\"message\":\"Session ID unknown\"}");
+    cli_free(&c);
+    /* a session that never answers pings is gone after pingInterval + pingTimeout */
+    cli_start(&c, &s.loop, s.port, get_req("/socket.io/?EIO=4&transport=polling"));
+    ASSERT(run_until(&s.loop, &c.done));
+    extract_sid(body_of(&c), sid);
+    cli_free(&c);
+    snprintf(path, sizeof path, "/socket.io/?EIO=4&transport=polling&sid=%s", sid);
+    uint64_t t0 = uv_now(&s.loop);
+    cli_start(&c, &s.loop, s.port, get_req(path));
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT_STR_EQ(body_of(&c), "2"); /* the ping releases the held GET after ~200 ms */
+    ASSERT(uv_now(&s.loop) - t0 >= 150);
+    cli_free(&c);
+    cli_start(&c, &s.loop, s.port, get_req(path));
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT_STR_EQ(body_of(&c), "1"); /* no pong within 200 ms: closed */
+    cli_free(&c);
+    ASSERT_EQ(srv_stop(&s), 0);
+}
+
+TEST(loop_eio3_connect_error_form)
+{
+    srv_t s = { 0 };
+    srv_start(&s);
+    cli_t c;
+    char sid[32], path[256], req[512];
+    cli_start(&c, &s.loop, s.port, get_req("/socket.io/?EIO=3&transport=polling"));
+    ASSERT(run_until(&s.loop, &c.done));
+    const char *b = body_of(&c);
+    extract_sid(b, sid);
+    ASSERT(strstr(b, "}2:40") != NULL); /* EIO3: "/" is joined at once, `40` follows the open */
+    cli_free(&c);
+    /* a namespace query in the CONNECT packet; the refusal in the form Node sends v4 clients */
+    snprintf(req, sizeof req,
+             "POST /socket.io/?EIO=3&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nConnection: "
+             "close\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 22\r\n\r\n"
+             "19:40/private?token=x,",
+             sid);
+    cli_start(&c, &s.loop, s.port, req);
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT_STR_EQ(body_of(&c), "ok");
+    cli_free(&c);
+    snprintf(path, sizeof path, "/socket.io/?EIO=3&transport=polling&sid=%s", sid);
+    cli_start(&c, &s.loop, s.port, get_req(path));
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT_STR_EQ(body_of(&c), "25:44/private,\"unauthorized\"");
+    cli_free(&c);
+    ASSERT_EQ(srv_stop(&s), 0);
+}
