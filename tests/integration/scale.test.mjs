@@ -34,11 +34,13 @@ describe('scale', { timeout: 120000 }, () => {
 
       const health = await http(`${srv.url}/health`);
       assert.equal(health.status, 200);
+      assert.equal(health.json.sockets, N, `/health: ${health.body}`);
 
       closeAll(sockets);
       // the server notices every close: a fresh client is alone in the room again
       const probe = await connect(srv.url, { transports: ['websocket'] });
       await poll(async () => (await emitAckT(probe, 5000, 'join', 'all'))[0].size === 1, { timeoutMs: 20000, intervalMs: 100, what: 'room emptied' });
+      assert.equal((await http(`${srv.url}/health`)).json.sockets, 1);
       probe.close();
       t.diagnostic(`${N} clients: connect ${tConnected - t0} ms, echo+join ${tAcked - tConnected} ms`);
       await assertCleanExit(srv);
