@@ -25,7 +25,7 @@ count_plain() { # name log rc
   local line p f
   line=$(grep -E '^[[:alnum:]_-]*:? *[0-9]+ passed, [0-9]+ failed' "$2" | tail -n 1)
   if [[ -z $line ]]; then add "$1" 0 1; echo "  $1: no result line (see $2)"; return; fi
-  p=$(sed -E 's/.* ?([0-9]+) passed.*/\1/' <<<"$line"); f=$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")
+  p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+'); f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')
   if [[ $3 -ne 0 && $f -eq 0 ]]; then f=1; echo "  $1: exit $3 (leak or crash, see $2)"; fi
   add "$1" "$p" "$f"
 }
