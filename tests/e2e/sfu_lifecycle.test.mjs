@@ -79,7 +79,8 @@ describe('peer lifecycle', () => {
     await pub.call('close', 'tmp-conflict');
     assert.equal(code(await rpc.request('publisher.offer', { room: 'life-2', peer: 's-a', sdp: other })), 'conflict');
     assert.equal(code(await rpc.request('publisher.offer', { room: 'life-2', peer: 'p-a', sdp: other })), 'conflict');
-    assert.equal(code(await rpc.request('subscriber.create', { room: 'life-2', peer: 's-a' })), 'not_found');
+    // The id is in use in another room: conflict, even though room life-2 does not exist.
+    assert.equal(code(await rpc.request('subscriber.create', { room: 'life-2', peer: 's-a' })), 'conflict');
 
     const st = await rpc.call('stats', {});
     const sp = st.peers.find((p) => p.peer === 's-a');
