@@ -27,7 +27,9 @@ typedef struct app {
      * parsing, before the servers are created. */
     const char *(*cors_origin)(void);
     /* Called once the servers exist and before listening. Returns 0, or non-zero to abort
-     * start-up (after logging why). *state is handed back to stop/free. */
+     * start-up (after logging why; the process then exits 1). On failure start must release
+     * what it created itself: stop/free are only called after a successful start. *state is
+     * handed back to stop/free. */
     int (*start)(app_env_t *env, void **state);
     /* Shutdown, before the servers close: stop timers, close the app's handles. */
     void (*stop)(void *state);
