@@ -660,6 +660,11 @@ int sdp_parse(sdp_t **out, const char *text, size_t len, const char **why)
         if (!line.n) {
             continue;
         }
+        if (memchr(line.p, '\r', line.n)) {
+            /* RFC 8866 9: values exclude CR and LF; a bare CR could end a line downstream */
+            fail(&ps, PROTO_EINVAL, "CR inside an SDP line");
+            break;
+        }
         if (line.n < 2 || line.p[1] != '=' || line.p[0] < 'a' || line.p[0] > 'z') {
             fail(&ps, PROTO_EINVAL, "line is not <letter>=<value>");
             break;

@@ -661,6 +661,8 @@ TEST(parse_malformed)
         { "hello", "line is not <letter>=<value>", PROTO_EINVAL },
         { "v=0\r\nx\r\n", "line is not <letter>=<value>", PROTO_EINVAL },
         { "v=0\r\nA=b\r\n", "line is not <letter>=<value>", PROTO_EINVAL },
+        { HDR MAUDIO "a=fmtp:111 x\ra=evil\r\n", "CR inside an SDP line", PROTO_EINVAL },
+        { "v=0\r\r\n", "CR inside an SDP line", PROTO_EINVAL },
         { "v=0\r\n", "no o= line", PROTO_EINVAL },
         { "v=0\r\n" MAUDIO, "m= before o=", PROTO_EINVAL },
         { "v=0\r\no=- x 1 IN IP4 0.0.0.0\r\n", "bad o= line", PROTO_EINVAL },
