@@ -917,3 +917,30 @@ TEST(fmtp_params)
     ASSERT_STR_EQ(sdp_ext_uri(SDP_EXT_MID), "urn:ietf:params:rtp-hdrext:sdes:mid");
     ASSERT(sdp_ext_uri(SDP_EXT_COUNT) == NULL);
 }
+
+TEST(answer_with_rejected_bundle_tag)
+{
+    /* Opus renamed away: the audio section (the offer's BUNDLE tag) is rejected and the video
+     * section becomes the answer's tag, carrying the candidates. Chromium 156 accepted this. */
+    size_t len;
+    char *text = load("chrome_pub_sendonly.sdp", &len);
+    ASSERT(text);
+    len = edit(text, len, "opus/48000/2", "opux/48000/2");
+    sdp_t *offer = NULL;
+    int r = sdp_parse(&offer, text, len, NULL);
+    free(text);
+    ASSERT_EQ(r, 0);
+    sdp_local_t l = sfu_local();
+    sdp_answer_opts_t o = { .start_kbps = 1000, .min_kbps = 500 };
+    sdp_neg_t neg;
+    ssize_t n = sdp_build_answer(obuf, sizeof obuf, offer, &l, &o, &neg, NULL);
+    sdp_free(offer);
+    ASSERT(n > 0);
+    ASSERT(!neg.media[0].accepted && neg.media[1].accepted);
+    size_t glen;
+    char *golden = load("sfu_answer_chrome_noaudio.sdp", &glen);
+    ASSERT(golden);
+    int same = (size_t)n == glen && memcmp(obuf, golden, glen) == 0;
+    free(golden);
+    ASSERT(same);
+}
