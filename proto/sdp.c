@@ -81,7 +81,7 @@ static sdp_codec_t *find_codec(sdp_media_t *m, uint64_t pt)
  * "transport-cc"), 0 for others. */
 static uint32_t fb_bit(span_t v)
 {
-    span_t a, b, rest = v;
+    span_t a, b = { 0 }, rest = v;
     if (!next_tok(&rest, &a)) {
         return 0;
     }
