@@ -245,9 +245,6 @@ static json_t *m_subscriber_create(req_t *q)
     }
     room_t *r = sfu_room_find(s, room_id);
     peer_t *p = sfu_peer_find(s, peer_id);
-    if (!r) {
-        return fail(q, RPC_E_NOT_FOUND, "no room %s", room_id);
-    }
     if (p && (p->role != PEER_SUB || p->room != r)) {
         return fail(q, RPC_E_CONFLICT, "peer %s exists as a %s of room %s", peer_id,
                     peer_role_str(p->role), p->room ? p->room->id : "?");
@@ -257,6 +254,9 @@ static json_t *m_subscriber_create(req_t *q)
     }
     if (!p && at_capacity(s)) {
         return fail(q, RPC_E_DRAINING, "at capacity (%ld peers)", s->cfg.max_peers);
+    }
+    if (!r) {
+        return fail(q, RPC_E_NOT_FOUND, "no room %s", room_id);
     }
     if (!r->publisher || !r->publisher->pub) {
         return fail(q, RPC_E_NOT_FOUND, "room %s has no publisher with negotiated media", room_id);

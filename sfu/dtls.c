@@ -449,6 +449,17 @@ void dtls_stop(dtls_t *d)
     drop_held(d);
 }
 
+bool dtls_fingerprint_alg_ok(const char *alg)
+{
+    static const char *const ok[] = { "sha-1", "sha-224", "sha-256", "sha-384", "sha-512" };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        if (strcasecmp(alg, ok[i]) == 0) {
+            return EVP_get_digestbyname(alg) != NULL;
+        }
+    }
+    return false;
+}
+
 bool dtls_started(const dtls_t *d)
 {
     return d->started;

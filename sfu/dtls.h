@@ -48,6 +48,9 @@ void dtls_feed(dtls_t *d, const uint8_t *p, size_t n);
 /* Sends close_notify when connected and stops: no more callbacks. */
 void dtls_stop(dtls_t *d);
 
+/* True when alg names a hash usable for a=fingerprint (sha-1, sha-256, sha-384, sha-512). */
+bool dtls_fingerprint_alg_ok(const char *alg);
+
 bool dtls_started(const dtls_t *d);
 bool dtls_connected(const dtls_t *d);
 

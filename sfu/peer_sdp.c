@@ -55,6 +55,13 @@ static int parse(const char *text, sdp_t **out, sdp_remote_t *rem, rpc_err_t *er
         *out = NULL;
         return fail(err, RPC_E_INVALID_PARAMS, why, whylen, "sdp: %s", w ? w : "no transport");
     }
+    if (!dtls_fingerprint_alg_ok(rem->fp_alg)) {
+        fail(err, RPC_E_INVALID_PARAMS, why, whylen, "sdp: unsupported fingerprint hash '%s'",
+             rem->fp_alg);
+        sdp_free(*out);
+        *out = NULL;
+        return -1;
+    }
     return 0;
 }
 
@@ -129,10 +136,6 @@ char *peer_pub_offer(peer_t *p, const char *text, rpc_err_t *err, char *why, siz
     } else {
         p->pub->neg = neg;
     }
-    if (peer__apply_remote(p, &rem, p->dtls_client, why, whylen) != 0) {
-        *err = RPC_E_INVALID_PARAMS;
-        goto fail;
-    }
     if (fresh) {
         if (ice_gather(p->ice, why, whylen) != 0) {
             *err = RPC_E_INTERNAL;
@@ -145,6 +148,10 @@ char *peer_pub_offer(peer_t *p, const char *text, rpc_err_t *err, char *why, siz
             fail(err, RPC_E_INTERNAL, why, whylen, "sdp: %s", w ? w : "cannot answer");
             goto fail;
         }
+    }
+    if (peer__apply_remote(p, &rem, p->dtls_client, why, whylen) != 0) {
+        *err = RPC_E_INVALID_PARAMS;
+        goto fail;
     }
     g_strfreev(cands);
     sdp_free(offer);
