@@ -168,16 +168,26 @@ export async function publishToSfu(rpc, pub, { room, peer, codec = '', degradati
 }
 
 // Creates a subscriber on the SFU and connects the page to it: subscriber.create -> offer ->
-// page answer -> subscriber.answer. Returns {errors, offer, answer, stop()}.
-export async function subscribeFromSfu(rpc, sub, { room, peer } = {}) {
+// page answer -> subscriber.answer. candidatesFirst: send the page's first candidate to the SFU
+// before subscriber.answer (the SFU must hold it until it has the answer).
+// Returns {errors, offer, answer, sent, stop()}.
+export async function subscribeFromSfu(rpc, sub, { room, peer, candidatesFirst = false } = {}) {
   const rel = relayCandidates(rpc, sub, peer);
   const res = await rpc.call('subscriber.create', { room, peer }, { timeoutMs: 10000 });
   const answer = await sub.call('answerOffer', peer, res.sdp);
   rel.toPage.open();
+  if (candidatesFirst) {
+    rel.toSfu.open();
+    const end = Date.now() + 5000;
+    while (!rel.sent.some((c) => c)) {
+      if (Date.now() > end) throw new Error(`${peer}: the page gathered no candidate`);
+      await new Promise((r) => setTimeout(r, 10)); // polling interval
+    }
+  }
   const ansP = rpc.call('subscriber.answer', { peer, sdp: answer }, { timeoutMs: 10000 });
   rel.toSfu.open();
   await ansP;
-  return { errors: rel.errors, offer: res.sdp, answer, stop: rel.stop };
+  return { errors: rel.errors, offer: res.sdp, answer, sent: rel.sent, stop: rel.stop };
 }
 
 // Video decoding as the tests want it: >= n frames decoded at w x h.

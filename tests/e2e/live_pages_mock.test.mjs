@@ -7,8 +7,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { launchChromium } from '../lib/chromium.mjs';
 import { startMock } from './live_pages_mock.mjs';
+import {
+  WAIT, state, waitState, waitStats, waitFrames, until, goLive, watch, assertCleanPages, roomScenario,
+} from './live_pages_lib.mjs';
 
-const WAIT = { timeout: 30000 };
 let br;
 
 test.before(async () => {
@@ -18,57 +20,12 @@ test.after(async () => {
   await br?.close();
 });
 
-// Uncaught exceptions and CSP violations on our pages fail the test.
-function assertCleanPages() {
-  const bad = br.pageErrors.filter((e) => !e.includes(': console: ') || /Content Security Policy|Refused to/.test(e));
-  assert.deepEqual(bad, []);
-}
-
 async function openSfu(m) {
   const p = await br.newPage(m.url + '/__mock/sfu.html');
   await p.waitForFunction(() => window.sfuState && window.sfuState().connected, null, WAIT);
   return p;
 }
-const state = (p) => p.evaluate(() => window.onair.state());
-const waitState = (p, fn, arg) => p.waitForFunction(fn, arg, WAIT);
-// window.onair.stats() is async, and waitForFunction takes a returned promise as truthy:
-// poll it from here instead.
-async function waitStats(p, pred) {
-  const end = Date.now() + WAIT.timeout;
-  let last;
-  for (;;) {
-    last = await p.evaluate(() => window.onair.stats());
-    if (pred(last)) return last;
-    if (Date.now() > end) throw new Error('timed out; last stats: ' + JSON.stringify(last));
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-const waitFrames = (p, n) => waitStats(p, (s) => s.framesDecoded > n && s.frameWidth > 0);
 const count = (m, ev) => m.log.filter((e) => e[0] === ev).length;
-// Polls a condition on the mock's side (its event log) until it holds or WAIT runs out.
-async function until(fn) {
-  const end = Date.now() + WAIT.timeout;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error('timed out waiting for ' + fn);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function goLive(m, roomId, title = '') {
-  const admin = await br.newPage(m.url + `/admin?room=${roomId}`);
-  await admin.click('#get-token');
-  await waitState(admin, () => window.onair.state().connection === 'connected');
-  if (title) await admin.fill('#room-title', title);
-  await admin.click('#start-stream');
-  await waitState(admin, () => window.onair.state().pcState === 'connected');
-  return admin;
-}
-async function watch(m, roomId) {
-  const v = await br.newPage(m.url + `/viewer?room=${roomId}`);
-  await v.click('#get-token');
-  await waitFrames(v, 10);
-  return v;
-}
 
 test('pages load under the strict CSP; the home page leads to the player', async () => {
   const m = await startMock();
@@ -89,7 +46,7 @@ test('pages load under the strict CSP; the home page leads to the player', async
     assert.equal(await admin.isDisabled('#start-stream'), true);
     await home.close();
     await admin.close();
-    assertCleanPages();
+    assertCleanPages(br);
   } finally {
     await m.close();
   }
@@ -100,7 +57,7 @@ test('go live, watch, chat, mute, viewers, kick, recording refused, stop and res
   const pages = [];
   try {
     pages.push(await openSfu(m));
-    const admin = await goLive(m, 'show1', 'Friday show');
+    const admin = await goLive(br, m.url, 'show1', 'Friday show');
     pages.push(admin);
     assert.equal(await admin.textContent('#live-badge'), 'Live');
     // maintain-resolution: the publisher sends 720p from the start
@@ -124,63 +81,14 @@ test('go live, watch, chat, mute, viewers, kick, recording refused, stop and res
     assert.equal((await state(v1)).muted, false);
     assert.equal(await v1.isVisible('#unmute'), false);
 
-    // chat both ways
-    await v1.fill('#chat-input', 'hello from Vera');
-    await v1.press('#chat-input', 'Enter');
-    await waitState(admin, () => window.onair.chatLog().some((m) => m.text === 'hello from Vera'));
-    await admin.fill('#chat-input', 'welcome!');
-    await admin.click('#chat-send');
-    await waitState(v1, () => window.onair.chatLog().some((m) => m.text === 'welcome!' && m.from.role === 'admin'));
-    assert.equal(await v1.inputValue('#chat-input'), '');
-
-    // a second viewer gets the history, both counts reach 2
-    const v2 = await watch(m, 'show1');
-    pages.push(v2);
-    assert.deepEqual((await v2.evaluate(() => window.onair.chatLog())).map((c) => c.text), ['hello from Vera', 'welcome!']);
-    await waitState(admin, () => window.onair.viewerCount() === 2 && document.querySelectorAll('[data-testid=viewer]').length === 2);
-    await waitState(v1, () => window.onair.viewerCount() === 2);
-
-    // mute camera and mic: overlays on the viewers
-    await admin.click('#mute-camera');
-    await admin.click('#mute-mic');
-    await v1.waitForSelector('#overlay-camera-off', { state: 'visible', ...WAIT });
-    await v1.waitForSelector('#overlay-mic-muted', { state: 'visible', ...WAIT });
-    assert.equal(await admin.getAttribute('#mute-camera', 'aria-pressed'), 'true');
-    await admin.click('#mute-camera');
-    await v1.waitForSelector('#overlay-camera-off', { state: 'hidden', ...WAIT });
-    assert.deepEqual((await state(v1)).mediaState, { audio: false, video: true });
-
-    // stream stats from the server
-    await waitState(admin, () => window.onair.state().streamStats !== null);
-    assert.notEqual(await admin.textContent('#stat-bitrate'), '–');
-
-    // recording: the server refuses, the button says why and stays disabled
+    // recording: the mock refuses, the button says why and stays disabled
     await admin.click('#record');
     await waitState(admin, () => document.getElementById('record').disabled &&
       /not available/.test(document.getElementById('record-reason').textContent));
     assert.match((await admin.evaluate(() => window.onair.errors())).join('\n'), /recording/i);
 
-    // kick the second viewer
-    const v2id = (await state(v2)).socketId;
-    await admin.click(`[data-testid=kick][data-viewer-id="${v2id}"]`);
-    await waitState(v2, () => window.onair.state().kicked !== null);
-    const k = await state(v2);
-    assert.equal(k.pcState, 'none');
-    assert.match(k.overlay, /removed/);
-    assert.equal(await v2.isDisabled('#chat-input'), true);
-    await waitState(admin, () => document.querySelectorAll('[data-testid=viewer]').length === 1);
-    await v2.click('#rejoin'); // still forbidden for 60 s
-    await waitState(v2, () => /cannot watch/.test(window.onair.state().overlay));
-
-    // stop: the viewer sees the end and why; start again: the viewer plays again
-    await admin.click('#stop-stream');
-    await waitState(v1, () => window.onair.state().ended === 'stopped');
-    assert.match((await state(v1)).overlay, /The stream has ended\. The broadcaster ended the stream/);
-    assert.equal((await state(v1)).pcState, 'none');
-    await admin.click('#start-stream');
-    await waitFrames(v1, 10);
-    assert.equal((await state(v1)).ended, null);
-    assertCleanPages();
+    pages.push(await roomScenario({ admin, v1, newViewer: () => watch(br, m.url, 'show1') }));
+    assertCleanPages(br);
   } finally {
     for (const p of pages) await p.close();
     await m.close();
@@ -192,9 +100,9 @@ test('recovers by itself after a media failure and after dropped connections', a
   const pages = [];
   try {
     pages.push(await openSfu(m));
-    const admin = await goLive(m, 'show2');
+    const admin = await goLive(br, m.url, 'show2');
     pages.push(admin);
-    const v = await watch(m, 'show2');
+    const v = await watch(br, m.url, 'show2');
     pages.push(v);
 
     // ICE restarts: the admin renegotiates its connection (new offer), the viewer asks and
@@ -229,7 +137,7 @@ test('recovers by itself after a media failure and after dropped connections', a
     await waitState(v, () => window.onair.state().joined);
     assert.ok(count(m, 'join-stream') > joins + 1); // admin's and viewer's
     await waitFrames(v, 10);
-    assertCleanPages();
+    assertCleanPages(br);
   } finally {
     for (const p of pages) await p.close();
     await m.close();
@@ -268,7 +176,7 @@ test('production mode: no demo tokens, pasted tokens, anonymous viewers', async 
     await v.click('#rejoin');
     await waitFrames(v, 10);
     await waitState(admin, () => window.onair.viewers().some((x) => /^Guest/.test(x.name)));
-    assertCleanPages();
+    assertCleanPages(br);
   } finally {
     for (const p of pages) await p.close();
     await m.close();

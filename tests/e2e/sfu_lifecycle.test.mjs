@@ -130,6 +130,27 @@ describe('peer lifecycle', () => {
     assert.deepEqual(await rpc.call('peer.close', { peer: 's-drain' }), {});
   });
 
+  test('bad subscriber answers -> invalid_params', async () => {
+    const r = await rpc.call('subscriber.create', { room: 'life-1', peer: 's-bad' });
+    assert.equal(code(await rpc.request('subscriber.answer', { peer: 's-bad', sdp: 'garbage' })), 'invalid_params');
+    const answer = await sub.call('answerOffer', 's-bad', r.sdp);
+    const noFp = answer.replace(/a=fingerprint:[^\r\n]*\r\n/g, '');
+    assert.equal(code(await rpc.request('subscriber.answer', { peer: 's-bad', sdp: noFp })), 'invalid_params');
+    const noIce = answer.replace(/a=ice-(ufrag|pwd):[^\r\n]*\r\n/g, '');
+    assert.equal(code(await rpc.request('subscriber.answer', { peer: 's-bad', sdp: noIce })), 'invalid_params');
+    assert.equal(code(await rpc.request('subscriber.answer', { peer: 'p-a', sdp: answer })), 'conflict'); // another role
+    assert.deepEqual(await rpc.call('peer.close', { peer: 's-bad' }), {});
+    await sub.call('close', 's-bad');
+  });
+
+  test('subscriber candidates that arrive before its answer are held and used', async () => {
+    const sl = await subscribeFromSfu(rpc, sub, { room: 'life-1', peer: 's-early', candidatesFirst: true });
+    await sub.waitStats('s-early', decoded(30), { what: '30 frames' });
+    assert.deepEqual(sl.errors, []);
+    assert.deepEqual(await rpc.call('peer.close', { peer: 's-early' }), {});
+    await sub.call('close', 's-early');
+  });
+
   test('room.close closes every peer of the room with peer.state closed', async () => {
     const from = rpc.messages.length;
     assert.deepEqual(await rpc.call('room.close', { room: 'life-1' }), {});

@@ -14,7 +14,7 @@ describe('one publisher, three subscribers through the SFU', () => {
   const subs = []; // {page, id, link}
 
   before(async () => {
-    sfu = await startSfu({ id: 'e2e-media' });
+    sfu = await startSfu({ id: 'e2e-media', args: ['--stats-ms', '500'] });
     ({ rpc } = await RpcClient.open(sfu.rpcPath));
     env = await openEnv();
     pub = await env.page('publisher');
@@ -76,6 +76,15 @@ describe('one publisher, three subscribers through the SFU', () => {
       const p = st.peers.find((x) => x.peer === s.id);
       assert.ok(p && p.role === 'subscriber' && p.packets_out > 0 && p.bytes_out > 0, JSON.stringify(p));
     }
+    // The periodic stats event reports the flow as rates (--stats-ms 500).
+    const ev = await rpc.waitEvent('stats', (d) => {
+      const r = d.rooms.find((x) => x.room === ROOM);
+      return r && r.bitrate_in > 0 && d.load.bitrate_out > 0;
+    }, { from: rpc.messages.length, timeoutMs: 5000 });
+    const r = ev.rooms.find((x) => x.room === ROOM);
+    // Roughly 1 Mbps of 720p VP8 + Opus in, three times that out: both well above 100 kbps.
+    assert.ok(r.bitrate_in > 100000 && ev.load.bitrate_out > 2 * 100000, `bitrate_in ${r.bitrate_in}, bitrate_out ${ev.load.bitrate_out}`);
+    assert.equal(ev.load.peers, 4);
   });
 
   test('a subscriber joining 5 s later decodes its first frame within 1 s of ICE connected', async () => {
