@@ -168,9 +168,11 @@ typedef struct store_stats {
     uint64_t unavailable;           /* failed with STORE_EUNAVAILABLE */
     uint64_t timeouts;              /* Redis commands past command_timeout_ms */
     uint64_t connects, disconnects; /* Redis connections made / lost (both contexts) */
+    uint64_t connect_errors;        /* failed Redis connection attempts */
     uint64_t published, received;   /* pub/sub messages */
     uint64_t pending;               /* operations in flight now */
-    uint64_t channels;              /* subscribed channels now */
+    uint64_t channels;              /* channels subscribed through store_subscribe now */
+    uint64_t subscribed;            /* of which the backend confirmed (Redis: SUBSCRIBE acked) */
 } store_stats_t;
 void store_stats(const store_t *st, store_stats_t *out);
 

@@ -463,6 +463,10 @@ void store_stats(const store_t *st, store_stats_t *out)
 {
     *out = st->stats;
     out->channels = json_object_size(st->chans);
+    out->subscribed = out->channels;
+    if (st->vt->stats) {
+        st->vt->stats(st, out);
+    }
 }
 
 /* --- argument checks and dispatch --- */

@@ -59,6 +59,8 @@ typedef struct store_vt {
     bool (*healthy)(const store_t *st);
     /* Starts closing; the backend calls store__backend_closed() once its handles are gone. */
     void (*close)(store_t *st);
+    /* Adds backend counters to out (may be NULL). */
+    void (*stats)(const store_t *st, store_stats_t *out);
     /* Frees the backend object (last step, after the close callback). */
     void (*free)(store_t *st);
 } store_vt_t;

@@ -126,15 +126,19 @@ static void fail_waiters(rstore_t *rs, int err)
 static void conn_down(rconn_t *c, const char *why)
 {
     rstore_t *rs = c->rs;
-    if (rs->base.closing) {
-        /* expected */
-    } else if (c->state == C_READY) {
+    if (c->state == C_READY && !rs->base.closing) {
         rs->base.stats.disconnects++;
         LOG_W("store", "redis connection lost", "\"conn\":\"%s\",\"why\":\"%s\"", c->name,
               log_esc(why));
-    } else if (c->failures++ == 0 || log_enabled(LOG_DEBUG)) {
-        LOG_W("store", "redis connect failed", "\"conn\":\"%s\",\"why\":\"%s\",\"attempt\":%u",
-              c->name, log_esc(why), c->failures);
+    } else if (!rs->base.closing) {
+        /* one warning per outage; every attempt at debug level */
+        rs->base.stats.connect_errors++;
+        int lvl = c->failures++ == 0 ? LOG_WARN : LOG_DEBUG;
+        if (log_enabled(lvl)) {
+            log_write(lvl, "store", "redis connect failed",
+                      "\"conn\":\"%s\",\"why\":\"%s\",\"attempt\":%u", c->name, log_esc(why),
+                      c->failures);
+        }
     }
     c->state = C_DOWN;
     if (c->is_sub) {
@@ -290,6 +294,75 @@ static rreq_t *send_cmd(rconn_t *c, int kind, int argc, const char **argv, const
     return q;
 }
 
+/* --- adapter shim ---
+ * libuv reports POLLERR (a refused connect, a reset) to uv_poll callbacks as status UV_EBADF
+ * and stops the handle; the stock adapter's callback drops any non-zero status, so hiredis
+ * would never see the error (a refused connect would wait for our connect timeout, a reset
+ * for the command timeout). These wrappers keep the adapter's hooks and only swap the poll
+ * callback for one that lets hiredis look at the socket when libuv reports an error. */
+
+static void shim_poll(uv_poll_t *h, int status, int events)
+{
+    redisLibuvEvents *p = h->data;
+    if (status == 0 || !p->context) {
+        redisLibuvPoll(h, status, events);
+        return;
+    }
+    redisAsyncContext *ac = p->context;
+    if (!(ac->c.flags & REDIS_CONNECTED)) {
+        redisAsyncHandleWrite(ac); /* connect check: onConnect(REDIS_ERR), context freed */
+    } else {
+        redisAsyncHandleRead(ac); /* read() fails: disconnect, context freed */
+    }
+    if (p->context && p->events) { /* still alive (spurious error): watch again */
+        uv_poll_start(&p->handle, p->events, shim_poll);
+    }
+}
+
+static void shim_rearm(void *privdata)
+{
+    redisLibuvEvents *p = privdata;
+    if (p->events) {
+        uv_poll_start(&p->handle, p->events, shim_poll);
+    }
+}
+
+static void shim_add_read(void *privdata)
+{
+    redisLibuvAddRead(privdata);
+    shim_rearm(privdata);
+}
+
+static void shim_del_read(void *privdata)
+{
+    redisLibuvDelRead(privdata);
+    shim_rearm(privdata);
+}
+
+static void shim_add_write(void *privdata)
+{
+    redisLibuvAddWrite(privdata);
+    shim_rearm(privdata);
+}
+
+static void shim_del_write(void *privdata)
+{
+    redisLibuvDelWrite(privdata);
+    shim_rearm(privdata);
+}
+
+static int attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    if (redisLibuvAttach(ac, loop) != REDIS_OK) {
+        return REDIS_ERR;
+    }
+    ac->ev.addRead = shim_add_read;
+    ac->ev.delRead = shim_del_read;
+    ac->ev.addWrite = shim_add_write;
+    ac->ev.delWrite = shim_del_write;
+    return REDIS_OK;
+}
+
 /* --- connection life cycle --- */
 
 static void subscribe_now(rstore_t *rs, const char *channel, bool on)
@@ -395,7 +468,7 @@ static void connect_addr(rconn_t *c, const char *ip)
     }
     if (ac) {
         ac->data = c;
-        if (redisLibuvAttach(ac, rs->base.loop) != REDIS_OK) {
+        if (attach(ac, rs->base.loop) != REDIS_OK) {
             redisAsyncFree(ac);
             ac = NULL;
             snprintf(why, sizeof(why), "cannot watch the socket");
@@ -423,11 +496,16 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         conn_settle(c);
         return;
     }
+    /* the first IPv4 address, else the first IPv6 one ("localhost" is often ::1 first while
+     * redis binds 127.0.0.1) */
     char ip[64] = "";
     for (struct addrinfo *a = res; status == 0 && a && !*ip; a = a->ai_next) {
         if (a->ai_family == AF_INET) {
             uv_ip4_name((struct sockaddr_in *)a->ai_addr, ip, sizeof(ip));
-        } else if (a->ai_family == AF_INET6) {
+        }
+    }
+    for (struct addrinfo *a = res; status == 0 && a && !*ip; a = a->ai_next) {
+        if (a->ai_family == AF_INET6) {
             uv_ip6_name((struct sockaddr_in6 *)a->ai_addr, ip, sizeof(ip));
         }
     }
@@ -780,6 +858,18 @@ static void rs_close(store_t *st)
     conn_close(&rs->cmd);
 }
 
+static void rs_stats(const store_t *st, store_stats_t *out)
+{
+    const rstore_t *rs = (const rstore_t *)st;
+    const char *ch;
+    json_t *v;
+    out->subscribed = 0;
+    json_object_foreach(rs->chan_state, ch, v)
+    {
+        out->subscribed += json_integer_value(v) == CH_SUBSCRIBED;
+    }
+}
+
 static void rs_free(store_t *st)
 {
     rstore_t *rs = (rstore_t *)st;
@@ -797,6 +887,7 @@ static const store_vt_t redis_vt = {
     .sub = rs_sub,
     .healthy = rs_healthy,
     .close = rs_close,
+    .stats = rs_stats,
     .free = rs_free,
 };
 
