@@ -164,14 +164,18 @@ TEST(rs256_and_es256_external_tokens)
     auth_free(es);
 
     /* a one-line environment value with literal \n sequences */
-    char oneline[1024] = "";
-    for (const char *p = EC_PUB; *p; p++) {
+    char oneline[1024];
+    size_t j = 0;
+    for (const char *p = EC_PUB; *p && j + 2 < sizeof(oneline); p++) {
         if (*p == '\n') {
-            strcat(oneline, "\\n");
+            oneline[j++] = '\\';
+            oneline[j++] = 'n';
         } else {
-            strncat(oneline, p, 1);
+            oneline[j++] = *p;
         }
     }
+    oneline[j] = 0;
+    ASSERT(strchr(oneline, '\n') == NULL);
     es = mk(NULL, oneline, false);
     ASSERT(es);
     ASSERT(why_of(es, TOK_ES, NOW) == NULL);
