@@ -13,6 +13,7 @@ import {
 const notices = createNotices($('status'), $('errors'));
 const store = tokenStore('onair.adminToken');
 const params = new URLSearchParams(location.search);
+const ANSWER_TIMEOUT_MS = 15000; // no `answer` this long after the offer: publish again
 const preferredCodec = (params.get('codec') || '').toUpperCase(); // debug: VP8 | H264 | VP9
 
 const S = {
@@ -38,6 +39,7 @@ const S = {
   retries: 0,
   iceRestarts: 0,
   iceTimer: 0,
+  answerTimer: 0,
   restarting: false,
   lastOut: null,
   lastOutAt: 0,
@@ -313,6 +315,7 @@ function setRoom(room) {
 
 function closePc() {
   clearTimeout(S.iceTimer);
+  clearTimeout(S.answerTimer);
   if (S.pc) {
     S.pc.onconnectionstatechange = null;
     S.pc.close();
@@ -368,11 +371,16 @@ async function sendOffer(pc, gen, iceRestart) {
   if (gen !== S.gen || S.pc !== pc) return;
   if (!res.ok) throw new Error(errorText('the server refused the offer', res.error));
   S.gate.release();
+  clearTimeout(S.answerTimer);
+  S.answerTimer = setTimeout(() => {
+    if (S.pc === pc && pc.signalingState === 'have-local-offer') scheduleRetry('the media server did not answer');
+  }, ANSWER_TIMEOUT_MS);
 }
 
 async function onAnswer(m) {
   if (!m || m.roomId !== S.roomId || typeof m.sdp !== 'string') return;
   const pc = S.pc;
+  clearTimeout(S.answerTimer);
   if (!pc || pc.signalingState !== 'have-local-offer') {
     console.warn('onair: answer ignored in state', pc && pc.signalingState);
     return;

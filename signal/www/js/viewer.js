@@ -13,6 +13,7 @@ const notices = createNotices($('status'), $('errors'));
 const store = tokenStore('onair.viewerToken');
 const video = $('video');
 
+const OFFER_TIMEOUT_MS = 15000; // live, joined, and no `offer` this long: join again
 const REASONS = {
   stopped: 'The broadcaster ended the stream.',
   'publisher-left': 'The broadcaster disconnected.',
@@ -48,6 +49,7 @@ const S = {
   retries: 0,
   iceRestarts: 0,
   iceTimer: 0,
+  offerTimer: 0,
   restarting: false,
   lastIn: null,
   lastInAt: 0,
@@ -129,6 +131,7 @@ async function join() {
   S.iceServers = Array.isArray(res.iceServers) ? res.iceServers : [];
   setRoom(res.room);
   chat.reset(res.chat);
+  if (S.live) expectOffer();
   notices.status(S.live ? `Joined "${S.title}". Connecting to the stream…` : `Joined "${S.title}". Waiting for the broadcast to start.`, 'ok');
   render();
 }
@@ -229,6 +232,7 @@ function newPc() {
 
 function onOffer(m) {
   if (!m || typeof m.sdp !== 'string' || m.roomId !== S.roomId || S.kicked) return;
+  clearTimeout(S.offerTimer);
   S.offersPending++;
   S.offerChain = S.offerChain.then(async () => {
     try {
@@ -328,6 +332,15 @@ async function rejoin(why) {
   }, delay);
 }
 
+// The server sends an offer after join-stream once the room is live, and after stream-started.
+// If none comes, join again (with backoff).
+function expectOffer() {
+  clearTimeout(S.offerTimer);
+  S.offerTimer = setTimeout(() => {
+    if (S.joined && S.live && !S.kicked && !S.pc) rejoin('no video offer from the server');
+  }, OFFER_TIMEOUT_MS);
+}
+
 // Muted autoplay first (allowed everywhere); sound after the user presses "Unmute".
 function startPlayback() {
   video.muted = !S.userUnmuted;
@@ -423,6 +436,7 @@ if (socket) {
     S.ended = '';
     S.mediaState = null;
     if (m.title) S.title = String(m.title);
+    if (S.joined && !S.pc) expectOffer();
     notices.status(`"${S.title}" is starting…`, 'ok');
     render();
   });
