@@ -63,6 +63,16 @@ int nackgen_on_packet(nackgen_t *g, uint16_t seq, uint64_t now_ms)
     return missing;
 }
 
+bool nackgen_missing(const nackgen_t *g, uint16_t seq)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        if (g->e[i].seq == seq) {
+            return true;
+        }
+    }
+    return false;
+}
+
 size_t nackgen_collect(nackgen_t *g, uint64_t now_ms, uint64_t retry_ms, uint16_t *out, size_t cap)
 {
     size_t n = 0;

@@ -30,6 +30,8 @@ typedef struct nackgen {
 void nackgen_init(nackgen_t *g);
 /* Records an arriving sequence number. Returns how many numbers it revealed as missing. */
 int nackgen_on_packet(nackgen_t *g, uint16_t seq, uint64_t now_ms);
+/* True when seq is a missing number still tracked (a retransmission of it fills a gap). */
+bool nackgen_missing(const nackgen_t *g, uint16_t seq);
 /* Writes to out (at most cap) the missing numbers due for a NACK now: never asked, or asked
  * at least retry_ms ago; counts them as asked. Entries past NACK_MAX_TRIES or NACK_MAX_AGE_MS
  * are dropped into given_up. Returns the count written. */

@@ -168,6 +168,11 @@ void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len)
         if (t->ssrc == 0 || (len = unwrap_rtx(t, pkt, len, &h)) == 0) {
             return; /* a bandwidth probe, or rtx before any media */
         }
+        if (!nackgen_missing(&t->nack, h.seq)) {
+            /* Chromium probes bandwidth by resending recent packets over rtx: subscribers
+             * have them already, and only answers to our NACKs fill gaps */
+            return;
+        }
     } else if (t->ssrc != h.ssrc) {
         /* first packet of an undeclared SSRC, or the sender changed it: start over */
         t->ssrc = h.ssrc;

@@ -95,3 +95,17 @@ TEST(nack_list_is_bounded)
     ASSERT_EQ(g.given_up, 300 - NACK_MAX_MISSING);
     ASSERT_EQ(g.e[0].seq, 300 - NACK_MAX_MISSING + 1); /* the oldest were dropped */
 }
+
+TEST(nack_missing_lookup)
+{
+    nackgen_t g;
+    nackgen_init(&g);
+    nackgen_on_packet(&g, 10, 0);
+    nackgen_on_packet(&g, 13, 0);
+    ASSERT(nackgen_missing(&g, 11));
+    ASSERT(nackgen_missing(&g, 12));
+    ASSERT(!nackgen_missing(&g, 10)); /* received */
+    ASSERT(!nackgen_missing(&g, 14)); /* not yet due */
+    nackgen_on_packet(&g, 11, 1);
+    ASSERT(!nackgen_missing(&g, 11)); /* recovered */
+}
