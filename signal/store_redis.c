@@ -261,9 +261,9 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
             break;
         }
         if (rep->type == REDIS_REPLY_ERROR) {
-            LOG_E("store", "redis handshake refused", "\"conn\":\"%s\",\"error\":\"%s\"", c->name,
-                  log_escn(rep->str, rep->len));
-            conn_drop(c, "handshake refused");
+            char why[160];
+            snprintf(why, sizeof(why), "handshake refused: %.*s", (int)rep->len, rep->str);
+            conn_drop(c, why); /* logged once per outage, retried with backoff */
         } else if (--c->handshake_left == 0) {
             conn_ready(c);
         }

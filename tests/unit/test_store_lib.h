@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,6 +77,7 @@ static int redis_spawn_once(int port)
     snprintf(ps, sizeof(ps), "%d", port);
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed or killed test */
         dup2(fds[1], 1);
         dup2(fds[1], 2);
         close(fds[0]);

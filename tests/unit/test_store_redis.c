@@ -130,15 +130,20 @@ TEST(redis_hung_server_times_out)
     run(case_hung, &FAST);
 }
 
-static int redis_cli(const char *cmd1, const char *cmd2)
+/* Runs redis-cli against the test server with up to 8 arguments; returns its exit status. */
+static int redis_cli(const char *const *args)
 {
     char port[16];
     snprintf(port, sizeof(port), "%d", R.port);
+    const char *argv[12] = { "redis-cli", "-p", port };
+    for (int i = 0; args[i] && i < 8; i++) {
+        argv[3 + i] = args[i];
+    }
     pid_t pid = fork();
     if (pid == 0) {
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
-        execlp("redis-cli", "redis-cli", "-p", port, cmd1, cmd2, (char *)NULL);
+        execvp("redis-cli", (char *const *)argv);
         _exit(127);
     }
     int status = 0;
@@ -149,7 +154,7 @@ static int redis_cli(const char *cmd1, const char *cmd2)
 static void case_noscript(store_t *st)
 {
     DO_OK(START("f1", "alice", "c1", "n1"));
-    ASSERT_EQ(redis_cli("SCRIPT", "FLUSH"), 0);
+    ASSERT_EQ(redis_cli((const char *[]){ "SCRIPT", "FLUSH", NULL }), 0);
     DO_ERR(GET("f1"), STORE_EUNAVAILABLE); /* NOSCRIPT: the connection is redone */
     ASSERT(wait_until(is_healthy, st, 5000));
     DO_OK(GET("f1")); /* the handshake loaded the scripts again */
@@ -338,5 +343,36 @@ TEST(redis_close_from_a_callback)
     ASSERT(wait_flag(&closed_in_cb, 5000));
     ASSERT(S.done);
     ASSERT_EQ(S.err, STORE_ECLOSED);
+    ASSERT_EQ(loop_end(), 0);
+}
+
+TEST(redis_auth)
+{
+    loop_begin();
+    ASSERT_EQ(redis_ensure(), 0);
+    ASSERT_EQ(redis_cli((const char *[]){ "ACL", "SETUSER", "tester", "on", ">s3cret", "~*", "&*",
+                                          "+@all", NULL }),
+              0);
+    char url[160];
+    snprintf(url, sizeof(url), "redis://tester:s3cret@127.0.0.1:%d", R.port);
+    store_t *st = open_store(true, url, false, NULL);
+    ASSERT(st && store_healthy(st));
+    DO_OK(START("k1", "alice", "c1", "n1"));
+    DO_OK(store_subscribe(st, "k", snap_cb, &S)); /* the sub connection authenticated too */
+    ASSERT(close_store(st));
+    /* a wrong password: never up, operations fail at once, retried quietly */
+    store_opts_t o = FAST;
+    snprintf(url, sizeof(url), "redis://tester:wrong@127.0.0.1:%d", R.port);
+    o.url = url;
+    o.on_state = on_state;
+    char err[128];
+    ASSERT_EQ(store_open(L, &o, &st, err, sizeof(err)), 0);
+    wait_ms(300);
+    ASSERT(!store_healthy(st));
+    DO_ERR(GET("k1"), STORE_EUNAVAILABLE);
+    store_stats_t s;
+    store_stats(st, &s);
+    ASSERT(s.connect_errors >= 4);
+    ASSERT(close_store(st));
     ASSERT_EQ(loop_end(), 0);
 }
