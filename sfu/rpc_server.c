@@ -81,11 +81,15 @@ static int flush_out(rpc_server_t *srv, conn_t *c)
     return 0;
 }
 
+/* Queues msg (stolen) and writes what the socket takes. Returns 0; -1 when the connection was
+ * closed (write error, or a controller that lets OUT_MAX bytes pile up); -2 when msg itself
+ * cannot be sent (over RPC_MAX_FRAME): nothing was queued. */
 static int conn_send(rpc_server_t *srv, conn_t *c, json_t *msg)
 {
+    size_t before = c->out.len;
     int rc = rpc_encode(&c->out, msg);
     json_decref(msg);
-    if (rc == PROTO_ETOOBIG && c->out.len + RPC_HDR_LEN + RPC_MAX_FRAME > OUT_MAX) {
+    if (rc == PROTO_ETOOBIG && before + RPC_HDR_LEN + RPC_MAX_FRAME > OUT_MAX) {
         LOG_W("rpc", "controller too slow, closing", "\"conn\":%u,\"queued\":%zu", c->id,
               c->out.len);
         conn_close(srv, c, true);
@@ -94,7 +98,7 @@ static int conn_send(rpc_server_t *srv, conn_t *c, json_t *msg)
     if (rc != 0) {
         LOG_E("rpc", "cannot encode a message", "\"conn\":%u,\"error\":\"%s\"", c->id,
               proto_strerror(rc));
-        return -1;
+        return -2;
     }
     return c->out_src ? 0 : flush_out(srv, c);
 }
@@ -153,7 +157,10 @@ static int handle_frame(rpc_server_t *srv, conn_t *c, const uint8_t *p, size_t n
         /* the handler never closes the controller, but check before touching c again */
         if (srv->ctl && srv->ctl->id == id) {
             if (res) {
-                conn_send(srv, c, rpc_result_new(m.id, res));
+                if (conn_send(srv, c, rpc_result_new(m.id, res)) == -2) {
+                    send_error_response(srv, c, m.id, RPC_E_INTERNAL,
+                                        "the result is over the 1 MiB frame limit");
+                }
             } else {
                 send_error_response(srv, c, m.id, err, msg[0] ? msg : rpc_err_str(err));
             }
