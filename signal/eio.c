@@ -121,6 +121,7 @@ void eio_session_close(eio_session_t *s, const char *reason)
         srv->n_ws--;
     }
     list_remove(&s->dirty_link);
+    eio__poll_post_drop(s);
     LOG_D("eio", "session closed", "\"sid\":\"%s\",\"reason\":\"%s\"", s->sid, reason);
     /* what was queued goes out first, then the close (engine.io socket.close / doClose) */
     if (s->get) {
@@ -437,6 +438,7 @@ static int on_request(http_req_t *req, http_res_t *res, void *ud)
         if (!s) {
             return error_res(req, res, E_UNKNOWN_SID);
         }
+        eio__poll_post_end(s, req->conn); /* its body is complete */
         bool mismatch = s->transport != (ws ? EIO_T_WEBSOCKET : EIO_T_POLLING);
         if ((!req->upgrade && mismatch) || ver != s->ver || (req->upgrade && !ws)) {
             return error_res(req, res, E_BAD_REQUEST);
@@ -470,6 +472,25 @@ static int on_request(http_req_t *req, http_res_t *res, void *ud)
         return error_res(req, res, E_BAD_REQUEST);
     }
     return eio__poll_request(srv, s, req, res);
+}
+
+/* A request's head, before its body: a polling POST to an open session is tracked while its
+ * body arrives, so that an overlapping POST is refused as Node does. */
+static int on_head(http_req_t *req, void *ud)
+{
+    eio_server_t *srv = ud;
+    char sid[32], transport[16];
+    if (srv->closing || strcmp(req->method, "POST") != 0 || req->upgrade ||
+        http_query_get(req->query, "sid", sid, sizeof sid) <= 0 ||
+        http_query_get(req->query, "transport", transport, sizeof transport) < 0 ||
+        strcmp(transport, "polling") != 0) {
+        return 0;
+    }
+    eio_session_t *s = strmap_get(&srv->sessions, sid);
+    if (!s || s->state != SESS_OPEN || s->transport != EIO_T_POLLING) {
+        return 0;
+    }
+    return eio__poll_post_begin(s, req->conn);
 }
 
 /* ---- server ---------------------------------------------------------------------------- */
@@ -516,6 +537,7 @@ eio_server_t *eio_server_new(http_server_t *http, const char *path, const eio_co
     srv->pkt_pong_probe = shbuf_from("3probe", 6);
     /* a POST body may be a little over maxPayload in framing; the handler checks the rest */
     http_route(http, NULL, path, HTTP_MATCH_PREFIX, srv->cfg.max_payload, on_request, srv);
+    http_route_on_head(http, NULL, path, HTTP_MATCH_PREFIX, on_head);
     return srv;
 }
 

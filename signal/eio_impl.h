@@ -54,10 +54,11 @@ struct eio_session {
     bool pong_refreshed; /* v4: the ping timeout was extended once while waiting for pong */
     bool waiting_pong;
     char remote[64];
-    http_conn_t *get; /* the held long-poll GET, or NULL */
-    eio_ws_t *ws;     /* the WebSocket transport, or NULL */
-    eio_ws_t *probe;  /* a WebSocket being upgraded to, or NULL */
-    eio_out_t *q;     /* queued packets */
+    http_conn_t *get;  /* the held long-poll GET, or NULL */
+    http_conn_t *post; /* a POST whose body is still arriving (watched), or NULL */
+    eio_ws_t *ws;      /* the WebSocket transport, or NULL */
+    eio_ws_t *probe;   /* a WebSocket being upgraded to, or NULL */
+    eio_out_t *q;      /* queued packets */
     size_t qlen, qcap, qbytes;
     list_t dirty_link;
     uv_timer_t ping_timer;    /* v4: next ping */
@@ -91,6 +92,13 @@ void eio__probe_started(eio_session_t *s);
 int eio__poll_request(eio_server_t *srv, eio_session_t *s, http_req_t *req, http_res_t *res);
 /* Answers the held GET with the queue (or a noop when empty and noop is set). */
 void eio__poll_flush(eio_session_t *s, bool noop);
+/* A POST's head arrived on conn (its body follows). Returns 0, or 400 when another POST of
+ * the session is still being read (the session is then closed, as polling.js does). */
+int eio__poll_post_begin(eio_session_t *s, http_conn_t *conn);
+/* The POST on conn is complete (being dispatched): stop tracking it. */
+void eio__poll_post_end(eio_session_t *s, http_conn_t *conn);
+/* The session closes: a POST still being read is dropped (its connection destroyed). */
+void eio__poll_post_drop(eio_session_t *s);
 
 /* eio_ws.c */
 int eio__ws_request(eio_server_t *srv, eio_session_t *s, int ver, http_req_t *req, http_res_t *res);

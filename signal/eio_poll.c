@@ -176,6 +176,50 @@ static int on_get(eio_session_t *s, http_req_t *req, http_res_t *res)
     return HTTP_DEFERRED;
 }
 
+static void on_post_closed(http_conn_t *c, void *ud)
+{
+    eio_session_t *s = ud;
+    if (s->post == c) {
+        s->post = NULL;
+        /* polling.js: "data request connection closed prematurely" */
+        eio_session_close(s, "transport close");
+    }
+}
+
+static const http_conn_ops_t post_ops = { NULL, on_post_closed };
+
+int eio__poll_post_begin(eio_session_t *s, http_conn_t *conn)
+{
+    if (s->post && s->post != conn) {
+        /* polling.js onDataRequest: "data request overlap from client": the second POST gets
+         * 400, the first is dropped with the session */
+        LOG_D("eio", "overlapping POST", "\"sid\":\"%s\"", s->sid);
+        eio_session_close(s, "transport error");
+        return 400;
+    }
+    s->post = conn;
+    http_conn_watch(conn, &post_ops, s);
+    return 0;
+}
+
+void eio__poll_post_end(eio_session_t *s, http_conn_t *conn)
+{
+    if (s->post == conn) {
+        s->post = NULL;
+        http_conn_watch(conn, NULL, NULL);
+    }
+}
+
+void eio__poll_post_drop(eio_session_t *s)
+{
+    http_conn_t *c = s->post;
+    if (c) {
+        s->post = NULL;
+        http_conn_watch(c, NULL, NULL);
+        http_conn_close(c, false); /* polling.js doClose: dataReq.destroy() */
+    }
+}
+
 static int on_post(eio_session_t *s, http_req_t *req, http_res_t *res)
 {
     const char *ct = http_req_header(req, "content-type");

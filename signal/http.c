@@ -21,6 +21,7 @@ typedef struct wreq {
 static void conn_close_now(http_conn_t *c);
 static void feed(http_conn_t *c, const char *data, size_t len);
 static void on_idle(uv_idle_t *h);
+static void make_req(http_conn_t *c, http_req_t *req);
 
 /* ---- parser callbacks ------------------------------------------------------------------ */
 
@@ -128,6 +129,18 @@ static int on_headers_complete(llhttp_t *p)
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->body_max) {
         c->err_status = 413;
         return -1;
+    }
+    if (r && r->head) {
+        http_req_t req;
+        make_req(c, &req);
+        if (q) {
+            *q = '?'; /* make_req cut the URL there; dispatch makes the request again */
+        }
+        int st = r->head(&req, r->ud);
+        if (st != 0) {
+            c->err_status = st >= 400 && st <= 599 ? st : 400;
+            return -1;
+        }
     }
     return 0;
 }

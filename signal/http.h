@@ -117,6 +117,17 @@ enum {
 int http_route(http_server_t *srv, const char *method, const char *path, int match, size_t max_body,
                http_handler_cb cb, void *ud);
 
+/* Optional per-route hook, run once a request's head (request line and headers) is parsed and
+ * before its body is read: req has no body yet (body_len 0). It lets a layer notice a request
+ * in flight (Engine.IO tracks a POST whose body is still arriving). Returns 0 to go on, or an
+ * HTTP status (400..599) to refuse the request: the server answers it with that status and
+ * closes the connection without reading the body; the route's handler is not called. */
+typedef int (*http_head_cb)(http_req_t *req, void *ud);
+/* Sets the head hook of the route registered with the same method, path and match (ud is the
+ * route's). Returns 0, or -1 when there is no such route. */
+int http_route_on_head(http_server_t *srv, const char *method, const char *path, int match,
+                       http_head_cb cb);
+
 /* --- server --- */
 /* Creates a server on loop. limits/cors may be NULL (defaults / no CORS); cors strings must
  * outlive the server. */

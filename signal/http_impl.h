@@ -15,6 +15,7 @@ typedef struct http_route_ent {
     int match;
     size_t max_body;
     http_handler_cb cb;
+    http_head_cb head; /* NULL: none */
     void *ud;
 } http_route_ent_t;
 

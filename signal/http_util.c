@@ -32,8 +32,24 @@ int http_route(http_server_t *srv, const char *method, const char *path, int mat
     r->match = match;
     r->max_body = max_body;
     r->cb = cb;
+    r->head = NULL;
     r->ud = ud;
     return 0;
+}
+
+int http_route_on_head(http_server_t *srv, const char *method, const char *path, int match,
+                       http_head_cb cb)
+{
+    for (size_t i = 0; i < srv->nroutes; i++) {
+        http_route_ent_t *r = &srv->routes[i];
+        bool same_method =
+            (!r->method && !method) || (r->method && method && strcmp(r->method, method) == 0);
+        if (same_method && r->match == match && strcmp(r->path, path) == 0) {
+            r->head = cb;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 const http_route_ent_t *http__route_find(const http_server_t *srv, const char *method,

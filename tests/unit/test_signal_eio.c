@@ -338,3 +338,69 @@ TEST(loop_eio3_connect_error_form)
     cli_free(&c);
     ASSERT_EQ(srv_stop(&s), 0);
 }
+
+/* Opens a v4 polling session; sid gets its id. */
+static void open_session(srv_t *s, char *sid)
+{
+    cli_t c;
+    cli_start(&c, &s->loop, s->port, get_req("/socket.io/?EIO=4&transport=polling"));
+    run_until(&s->loop, &c.done);
+    extract_sid(body_of(&c), sid);
+    cli_free(&c);
+}
+
+TEST(loop_overlapping_posts)
+{
+    srv_t s = { 0 };
+    srv_start(&s);
+    cli_t a, b, c;
+    char sid[32], path[256], req[512];
+    open_session(&s, sid);
+    ASSERT_EQ(strlen(sid), 20);
+    /* A: a POST whose body is still arriving (100 bytes announced, 6 sent) */
+    snprintf(req, sizeof req,
+             "POST /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nConnection: "
+             "close\r\nContent-Length: 100\r\n\r\n4first",
+             sid);
+    cli_start(&a, &s.loop, s.port, req);
+    for (int i = 0; i < 20; i++) {
+        uv_run(&s.loop, UV_RUN_NOWAIT);
+    }
+    /* B: a complete POST meanwhile: polling.js answers 400 and closes the session */
+    snprintf(req, sizeof req,
+             "POST /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nConnection: "
+             "close\r\nContent-Length: 7\r\n\r\n4second",
+             sid);
+    cli_start(&b, &s.loop, s.port, req);
+    ASSERT(run_until(&s.loop, &b.done));
+    ASSERT(strncmp((char *)b.resp.data, "HTTP/1.1 400", 12) == 0);
+    ASSERT(run_until(&s.loop, &a.done)); /* the first POST is dropped */
+    ASSERT_EQ(a.resp.len, 0);
+    cli_free(&a);
+    cli_free(&b);
+    snprintf(path, sizeof path, "/socket.io/?EIO=4&transport=polling&sid=%s", sid);
+    cli_start(&c, &s.loop, s.port, get_req(path));
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT_STR_EQ(body_of(&c), "{\"code\":1,\"message\":\"Session ID unknown\"}");
+    cli_free(&c);
+    /* POSTs one after the other are fine (6: a noop packet) */
+    open_session(&s, sid);
+    snprintf(req, sizeof req,
+             "POST /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nConnection: "
+             "close\r\nContent-Length: 1\r\n\r\n6",
+             sid);
+    cli_start(&a, &s.loop, s.port, req);
+    ASSERT(run_until(&s.loop, &a.done));
+    ASSERT_STR_EQ(body_of(&a), "ok");
+    cli_free(&a);
+    cli_start(&b, &s.loop, s.port, req);
+    ASSERT(run_until(&s.loop, &b.done));
+    ASSERT_STR_EQ(body_of(&b), "ok");
+    cli_free(&b);
+    snprintf(path, sizeof path, "/socket.io/?EIO=4&transport=polling&sid=%s", sid);
+    cli_start(&c, &s.loop, s.port, get_req(path));
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT(strncmp((char *)c.resp.data, "HTTP/1.1 200", 12) == 0);
+    cli_free(&c);
+    ASSERT_EQ(srv_stop(&s), 0);
+}
