@@ -6,6 +6,7 @@
 #include "../common/log.h"
 #include "../common/xalloc.h"
 #include "live.h"
+#include "live_admin.h"
 #include "live_app.h"
 #include "prom.h"
 #include <dirent.h>
@@ -362,6 +363,7 @@ void live_app_routes(live_t *app)
 {
     http_route(app->http, "GET", "/health", HTTP_MATCH_EXACT, 0, on_health, app);
     http_route(app->http, "GET", "/metrics", HTTP_MATCH_EXACT, 0, on_metrics, app);
+    live_admin_routes(app);
     if (!app->cfg.production) {
         http_route(app->http, "POST", "/api/dev-token", HTTP_MATCH_EXACT, 4096, on_dev_token, app);
     }
