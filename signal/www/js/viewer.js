@@ -529,6 +529,11 @@ $('room-form').addEventListener('submit', async (ev) => {
 $('room-id').value = S.roomId;
 if (!S.roomId) {
   $('room-form').dataset.show = '1';
+  const bad = new URLSearchParams(location.search).get('room');
+  if (bad) {
+    $('room-id').value = bad.slice(0, 64);
+    notices.error(`The room id in this link is not valid: it ${roomIdProblem(bad)}.`);
+  }
   notices.status('Enter a room id to watch.', 'info');
 }
 render();
