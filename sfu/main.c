@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define EXIT_CONFIG 2
@@ -93,6 +94,11 @@ static int parse_config(sfu_cfg_t *c, int argc, char **argv, char *err, size_t e
     }
     if (!c->rpc_path || !*c->rpc_path) {
         snprintf(err, errlen, "--rpc PATH is required");
+        return -1;
+    }
+    if (strlen(c->rpc_path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        snprintf(err, errlen, "--rpc PATH must be shorter than %zu bytes (sun_path)",
+                 sizeof(((struct sockaddr_un *)0)->sun_path));
         return -1;
     }
     if (parse_ips(c, err, errlen) != 0 || parse_ports(c, err, errlen) != 0) {
