@@ -8,94 +8,21 @@
  * (the oldest pending command; a late one drops the connection, which fails every pending
  * command) and the idle PING. Host names are resolved with uv_getaddrinfo (hiredis would block
  * in getaddrinfo). While a connection is not READY, operations fail on the next loop iteration
- * with STORE_EUNAVAILABLE: nothing waits for Redis to come back. */
+ * with STORE_EUNAVAILABLE: nothing waits for Redis to come back. Operations, replies, the URL
+ * and pub/sub are in store_redis_ops.c. */
 #include "../common/log.h"
 #include "../common/xalloc.h"
-#include "store_impl.h"
+#include "store_redis_impl.h"
 #include <hiredis/adapters/libuv.h>
-#include <hiredis/async.h>
-#include <hiredis/hiredis.h>
-#include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-    C_DOWN,
-    C_RESOLVING,
-    C_CONNECTING,
-    C_HANDSHAKE,
-    C_READY
-};
-enum {
-    R_USER,
-    R_HANDSHAKE,
-    R_PING
-};
-enum {
-    CH_NONE,
-    CH_SUBSCRIBING,
-    CH_SUBSCRIBED,
-    CH_UNSUBSCRIBING
-};
-
-typedef struct rstore rstore_t;
-
-typedef struct rconn {
-    rstore_t *rs;
-    bool is_sub;
-    const char *name;
-    redisAsyncContext *ac; /* NULL unless CONNECTING..READY */
-    int state;
-    uv_timer_t timer;
-    uv_getaddrinfo_t gai;
-    bool gai_busy;
-    int timer_closing; /* 0 open, 1 closing, 2 closed */
-    list_t pending;    /* rreq_t in send order (deadlines ascending) */
-    uint64_t deadline; /* connect + handshake deadline (loop ms) */
-    uint64_t retry_at;
-    uint32_t backoff;
-    uint64_t last_io; /* last command sent or reply received */
-    int handshake_left;
-    unsigned failures; /* failed attempts since the last READY */
-} rconn_t;
-
-typedef struct rreq {
-    list_t link;
-    rconn_t *c;
-    int kind;
-    store_op_t op;
-    store_cb cb;
-    void *ud;
-    uint64_t deadline;
-} rreq_t;
-
-typedef struct waiter { /* a store_subscribe waiting for its confirmation */
-    list_t link;
-    char *channel;
-    store_cb cb;
-    void *ud;
-    uint64_t deadline;
-} waiter_t;
-
-struct rstore {
-    store_t base; /* first */
-    char *host, *path, *user, *pass;
-    int port, db;
-    char sha[STORE_OP__COUNT][41];
-    rconn_t cmd, sub;
-    json_t *chan_state; /* channel -> CH_* on the sub connection */
-    list_t waiters;
-    bool healthy;
-};
-
 static void conn_connect(rconn_t *c);
-static void conn_arm(rconn_t *c);
 static void conn_settle(rconn_t *c);
-static void on_sub_reply(redisAsyncContext *ac, void *reply, void *priv);
 
-static uint64_t now_ms(const rstore_t *rs)
+uint64_t store_redis__now(const rstore_t *rs)
 {
     return uv_now(rs->base.loop);
 }
@@ -108,17 +35,6 @@ static void update_health(rstore_t *rs)
     if (h != rs->healthy) {
         rs->healthy = h;
         store__state(&rs->base, h);
-    }
-}
-
-static void fail_waiters(rstore_t *rs, int err)
-{
-    while (!list_empty(&rs->waiters)) {
-        waiter_t *w = list_entry(rs->waiters.next, waiter_t, link);
-        list_remove(&w->link);
-        store__defer(&rs->base, STORE_OP_SUBSCRIBE, w->cb, w->ud, err, NULL, NULL);
-        free(w->channel);
-        free(w);
     }
 }
 
@@ -143,17 +59,16 @@ static void conn_down(rconn_t *c, const char *why)
     c->state = C_DOWN;
     if (c->is_sub) {
         json_object_clear(rs->chan_state);
-        fail_waiters(rs, rs->base.closing ? STORE_ECLOSED : STORE_EUNAVAILABLE);
+        store_redis__fail_waiters(rs, rs->base.closing ? STORE_ECLOSED : STORE_EUNAVAILABLE);
     }
-    c->retry_at = now_ms(rs) + c->backoff;
+    c->retry_at = store_redis__now(rs) + c->backoff;
     c->backoff =
         c->backoff * 2 > rs->base.o.reconnect_max_ms ? rs->base.o.reconnect_max_ms : c->backoff * 2;
     update_health(rs);
     conn_settle(c);
 }
 
-/* Drops a live context: every pending command completes with STORE_EUNAVAILABLE. */
-static void conn_drop(rconn_t *c, const char *why)
+void store_redis__drop(rconn_t *c, const char *why)
 {
     redisAsyncContext *ac = c->ac;
     c->ac = NULL;
@@ -186,61 +101,7 @@ static void conn_settle(rconn_t *c)
             return;
         }
     }
-    conn_arm(c);
-}
-
-/* --- replies --- */
-
-static bool unavailable_error(const char *s)
-{
-    static const char *const codes[] = { "NOSCRIPT", "LOADING",  "BUSY",     "MASTERDOWN",
-                                         "READONLY", "OOM",      "TRYAGAIN", "CLUSTERDOWN",
-                                         "NOAUTH",   "WRONGPASS" };
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        if (strncmp(s, codes[i], strlen(codes[i])) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void complete_user(rstore_t *rs, rreq_t *q, redisReply *rep)
-{
-    store_t *st = &rs->base;
-    if (!rep) {
-        store__finish(st, q->op, q->cb, q->ud, st->closing ? STORE_ECLOSED : STORE_EUNAVAILABLE,
-                      "redis connection lost", NULL);
-        return;
-    }
-    if (rep->type == REDIS_REPLY_ERROR) {
-        bool unavail = unavailable_error(rep->str);
-        LOG_W("store", "redis error reply", "\"op\":%d,\"error\":\"%s\"", (int)q->op,
-              log_escn(rep->str, rep->len));
-        store__finish(st, q->op, q->cb, q->ud, unavail ? STORE_EUNAVAILABLE : STORE_EINTERNAL,
-                      unavail ? "redis refused the command" : "redis error", NULL);
-        if (strncmp(rep->str, "NOSCRIPT", 8) == 0 && q->c->ac) {
-            conn_drop(q->c, "scripts flushed"); /* the handshake reloads them */
-        }
-        return;
-    }
-    if (q->op == STORE_OP_PUBLISH && rep->type == REDIS_REPLY_INTEGER) {
-        json_t *res = json_object();
-        json_object_set_new(res, "count", json_integer(rep->integer));
-        store__finish(st, q->op, q->cb, q->ud, STORE_OK, NULL, res);
-        return;
-    }
-    json_t *res = NULL;
-    if (rep->type == REDIS_REPLY_STRING) {
-        json_error_t jerr;
-        res = json_loadb(rep->str, rep->len, 0, &jerr);
-    }
-    if (!json_is_object(res)) {
-        LOG_E("store", "unexpected redis reply", "\"op\":%d,\"type\":%d", (int)q->op, rep->type);
-        json_decref(res);
-        store__finish(st, q->op, q->cb, q->ud, STORE_EINTERNAL, NULL, NULL);
-        return;
-    }
-    store__finish(st, q->op, q->cb, q->ud, STORE_OK, NULL, res);
+    store_redis__arm(c);
 }
 
 static void conn_ready(rconn_t *c);
@@ -251,10 +112,10 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
     rconn_t *c = q->c;
     redisReply *rep = reply;
     list_remove(&q->link);
-    c->last_io = now_ms(c->rs);
+    c->last_io = store_redis__now(c->rs);
     switch (q->kind) {
     case R_USER:
-        complete_user(c->rs, q, rep);
+        store_redis__complete(c->rs, q, rep);
         break;
     case R_HANDSHAKE:
         if (!rep || c->ac != ac || c->state != C_HANDSHAKE) {
@@ -263,7 +124,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
         if (rep->type == REDIS_REPLY_ERROR) {
             char why[160];
             snprintf(why, sizeof(why), "handshake refused: %.*s", (int)rep->len, rep->str);
-            conn_drop(c, why); /* logged once per outage, retried with backoff */
+            store_redis__drop(c, why); /* logged once per outage, retried with backoff */
         } else if (--c->handshake_left == 0) {
             conn_ready(c);
         }
@@ -273,24 +134,23 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
     }
     free(q);
     if (c->ac == ac && !c->timer_closing) {
-        conn_arm(c);
+        store_redis__arm(c);
     }
 }
 
-/* Sends a command on c. Returns the request, or NULL (c is not usable). */
-static rreq_t *send_cmd(rconn_t *c, int kind, int argc, const char **argv, const size_t *lens)
+rreq_t *store_redis__send(rconn_t *c, int kind, int argc, const char **argv, const size_t *lens)
 {
     rreq_t *q = xcalloc(1, sizeof(*q));
     q->c = c;
     q->kind = kind;
-    q->deadline = now_ms(c->rs) + c->rs->base.o.command_timeout_ms;
+    q->deadline = store_redis__now(c->rs) + c->rs->base.o.command_timeout_ms;
     list_insert_tail(&c->pending, &q->link);
     if (!c->ac || redisAsyncCommandArgv(c->ac, on_reply, q, argc, argv, lens) != REDIS_OK) {
         list_remove(&q->link);
         free(q);
         return NULL;
     }
-    c->last_io = now_ms(c->rs);
+    c->last_io = store_redis__now(c->rs);
     return q;
 }
 
@@ -365,21 +225,6 @@ static int attach(redisAsyncContext *ac, uv_loop_t *loop)
 
 /* --- connection life cycle --- */
 
-static void subscribe_now(rstore_t *rs, const char *channel, bool on)
-{
-    char *full = xmalloc(rs->base.prefix_len + strlen(channel) + 1);
-    strcpy(full, rs->base.prefix);
-    strcat(full, channel);
-    const char *argv[2] = { on ? "SUBSCRIBE" : "UNSUBSCRIBE", full };
-    size_t lens[2] = { strlen(argv[0]), strlen(full) };
-    if (rs->sub.ac &&
-        redisAsyncCommandArgv(rs->sub.ac, on_sub_reply, rs, 2, argv, lens) == REDIS_OK) {
-        json_object_set_new(rs->chan_state, channel,
-                            json_integer(on ? CH_SUBSCRIBING : CH_UNSUBSCRIBING));
-    }
-    free(full);
-}
-
 static void conn_ready(rconn_t *c)
 {
     rstore_t *rs = c->rs;
@@ -394,7 +239,7 @@ static void conn_ready(rconn_t *c)
         json_t *v;
         json_object_foreach(rs->base.chans, ch, v)
         {
-            subscribe_now(rs, ch, true);
+            store_redis__subscribe_now(rs, ch, true);
         }
     }
     update_health(rs);
@@ -408,21 +253,22 @@ static void handshake(rconn_t *c)
     if (rs->pass) {
         const char *argv[3] = { "AUTH", rs->user ? rs->user : rs->pass, rs->pass };
         size_t lens[3] = { 4, strlen(argv[1]), strlen(rs->pass) };
-        c->handshake_left += send_cmd(c, R_HANDSHAKE, rs->user ? 3 : 2, argv, lens) != NULL;
+        c->handshake_left +=
+            store_redis__send(c, R_HANDSHAKE, rs->user ? 3 : 2, argv, lens) != NULL;
     }
     if (!c->is_sub && rs->db) {
         char db[16];
         snprintf(db, sizeof(db), "%d", rs->db);
         const char *argv[2] = { "SELECT", db };
         size_t lens[2] = { 6, strlen(db) };
-        c->handshake_left += send_cmd(c, R_HANDSHAKE, 2, argv, lens) != NULL;
+        c->handshake_left += store_redis__send(c, R_HANDSHAKE, 2, argv, lens) != NULL;
     }
     for (int op = 0; !c->is_sub && op < STORE_OP__COUNT; op++) {
         const char *lua = store__lua((store_op_t)op);
         if (lua) {
             const char *argv[3] = { "SCRIPT", "LOAD", lua };
             size_t lens[3] = { 6, 4, strlen(lua) };
-            c->handshake_left += send_cmd(c, R_HANDSHAKE, 3, argv, lens) != NULL;
+            c->handshake_left += store_redis__send(c, R_HANDSHAKE, 3, argv, lens) != NULL;
         }
     }
     if (c->handshake_left == 0) {
@@ -442,7 +288,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
         return;
     }
     handshake(c);
-    conn_arm(c);
+    store_redis__arm(c);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -515,7 +361,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     connect_addr(c, ip);
-    conn_arm(c);
+    store_redis__arm(c);
 }
 
 static void conn_connect(rconn_t *c)
@@ -525,10 +371,10 @@ static void conn_connect(rconn_t *c)
         return;
     }
     if (c->gai_busy) { /* a timed-out lookup still runs: try again after it */
-        c->retry_at = now_ms(rs) + c->backoff;
+        c->retry_at = store_redis__now(rs) + c->backoff;
         return;
     }
-    c->deadline = now_ms(rs) + rs->base.o.connect_timeout_ms;
+    c->deadline = store_redis__now(rs) + rs->base.o.connect_timeout_ms;
     struct in6_addr a6;
     struct in_addr a4;
     if (rs->path || uv_inet_pton(AF_INET, rs->host, &a4) == 0 ||
@@ -550,7 +396,7 @@ static void on_timer(uv_timer_t *t)
 {
     rconn_t *c = t->data;
     rstore_t *rs = c->rs;
-    uint64_t now = now_ms(rs);
+    uint64_t now = store_redis__now(rs);
     if (c->state == C_DOWN) {
         if (now >= c->retry_at) {
             conn_connect(c);
@@ -562,33 +408,33 @@ static void on_timer(uv_timer_t *t)
                 uv_cancel((uv_req_t *)&c->gai); /* on_resolved ignores a late answer */
                 conn_down(c, "resolve timeout");
             } else {
-                conn_drop(c, "connect timeout");
+                store_redis__drop(c, "connect timeout");
             }
             return;
         }
     } else if (!list_empty(&c->pending) &&
                list_entry(c->pending.next, rreq_t, link)->deadline <= now) {
         rs->base.stats.timeouts++;
-        conn_drop(c, "command timeout");
+        store_redis__drop(c, "command timeout");
         return;
     } else if (c->is_sub && !list_empty(&rs->waiters) &&
                list_entry(rs->waiters.next, waiter_t, link)->deadline <= now) {
         rs->base.stats.timeouts++;
-        conn_drop(c, "subscribe timeout");
+        store_redis__drop(c, "subscribe timeout");
         return;
     } else if (!c->is_sub && list_empty(&c->pending) &&
                now >= c->last_io + rs->base.o.ping_interval_ms) {
         const char *argv[1] = { "PING" };
         size_t lens[1] = { 4 };
-        send_cmd(c, R_PING, 1, argv, lens);
+        store_redis__send(c, R_PING, 1, argv, lens);
     }
     conn_settle(c);
 }
 
-static void conn_arm(rconn_t *c)
+void store_redis__arm(rconn_t *c)
 {
     rstore_t *rs = c->rs;
-    uint64_t now = now_ms(rs), next = UINT64_MAX;
+    uint64_t now = store_redis__now(rs), next = UINT64_MAX;
     if (c->timer_closing) {
         return;
     }
@@ -614,222 +460,6 @@ static void conn_arm(rconn_t *c)
     uv_timer_start(&c->timer, on_timer, next > now ? next - now : 0, 0);
 }
 
-/* --- pub/sub --- */
-
-static void complete_waiters(rstore_t *rs, const char *channel)
-{
-    list_t *p, *tmp;
-    list_foreach_safe(p, tmp, &rs->waiters)
-    {
-        waiter_t *w = list_entry(p, waiter_t, link);
-        if (strcmp(w->channel, channel) == 0) {
-            list_remove(&w->link);
-            store__finish(&rs->base, STORE_OP_SUBSCRIBE, w->cb, w->ud, STORE_OK, NULL, NULL);
-            free(w->channel);
-            free(w);
-        }
-    }
-}
-
-static void on_sub_reply(redisAsyncContext *ac, void *reply, void *priv)
-{
-    rstore_t *rs = priv;
-    redisReply *rep = reply;
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 ||
-        rep->element[0]->type != REDIS_REPLY_STRING ||
-        rep->element[1]->type != REDIS_REPLY_STRING || rs->sub.ac != ac) {
-        return; /* NULL: the context is being freed */
-    }
-    const char *kind = rep->element[0]->str, *full = rep->element[1]->str;
-    if (strncmp(full, rs->base.prefix, rs->base.prefix_len) != 0) {
-        return;
-    }
-    const char *ch = full + rs->base.prefix_len;
-    rs->sub.last_io = now_ms(rs);
-    if (strcmp(kind, "message") == 0 && rep->element[2]->type == REDIS_REPLY_STRING) {
-        store__message(&rs->base, ch, rep->element[2]->str, rep->element[2]->len, false);
-    } else if (strcmp(kind, "subscribe") == 0) {
-        json_object_set_new(rs->chan_state, ch, json_integer(CH_SUBSCRIBED));
-        complete_waiters(rs, ch);
-        if (store__channel_refs(&rs->base, ch) <= 0) {
-            subscribe_now(rs, ch, false); /* dropped while subscribing */
-        }
-    } else if (strcmp(kind, "unsubscribe") == 0) {
-        json_object_del(rs->chan_state, ch);
-        if (store__channel_refs(&rs->base, ch) > 0) {
-            subscribe_now(rs, ch, true); /* wanted again while unsubscribing */
-        }
-    }
-    if (rs->sub.ac == ac) {
-        conn_arm(&rs->sub);
-    }
-}
-
-static void rs_sub(store_t *st, const char *channel, bool on, store_cb cb, void *ud)
-{
-    rstore_t *rs = (rstore_t *)st;
-    int state = (int)json_integer_value(json_object_get(rs->chan_state, channel));
-    if (!on) {
-        if (state == CH_SUBSCRIBED && rs->sub.state == C_READY) {
-            subscribe_now(rs, channel, false);
-        }
-        return;
-    }
-    if (rs->sub.state != C_READY) {
-        /* registered in the core's table: subscribed on the next READY */
-        store__defer(st, STORE_OP_SUBSCRIBE, cb, ud, STORE_EUNAVAILABLE, "redis not connected",
-                     NULL);
-        return;
-    }
-    if (state == CH_SUBSCRIBED) {
-        store__defer(st, STORE_OP_SUBSCRIBE, cb, ud, STORE_OK, NULL, NULL);
-        return;
-    }
-    if (state == CH_NONE) {
-        subscribe_now(rs, channel, true);
-    }
-    waiter_t *w = xcalloc(1, sizeof(*w));
-    w->channel = xstrdup(channel);
-    w->cb = cb;
-    w->ud = ud;
-    w->deadline = now_ms(rs) + st->o.command_timeout_ms;
-    list_insert_tail(&rs->waiters, &w->link);
-    conn_arm(&rs->sub);
-}
-
-/* --- operations --- */
-
-#define MAXARG 16
-
-typedef struct args {
-    int n;
-    const char *v[MAXARG];
-    size_t len[MAXARG];
-    char num[6][24];
-    int nnum;
-} args_t;
-
-static void add(args_t *a, const char *s)
-{
-    a->v[a->n] = s ? s : "";
-    a->len[a->n++] = s ? strlen(s) : 0;
-}
-
-static void addn(args_t *a, const char *s, size_t n)
-{
-    a->v[a->n] = s;
-    a->len[a->n++] = n;
-}
-
-static void addi(args_t *a, int64_t x)
-{
-    char *b = a->num[a->nnum++];
-    snprintf(b, sizeof(a->num[0]), "%" PRId64, x);
-    add(a, b);
-}
-
-/* ARGV of each script after the prefix: see the comments in store_lua.c. */
-static void build_args(rstore_t *rs, const store_req_t *r, args_t *a)
-{
-    switch (r->op) {
-    case STORE_OP_ROOM_START:
-        add(a, r->room), add(a, r->owner), add(a, r->conn), add(a, r->node), add(a, r->title);
-        addi(a, r->now);
-        break;
-    case STORE_OP_ROOM_STOP:
-        add(a, r->room), add(a, r->owner), add(a, r->conn), addi(a, r->now);
-        break;
-    case STORE_OP_ROOM_UPDATE: {
-        const store_patch_t *p = r->patch;
-        add(a, r->room), add(a, r->owner), add(a, r->flag ? "1" : "0"), addi(a, r->now);
-        if (p->set & STORE_SET_TITLE) {
-            add(a, "title"), add(a, p->title);
-        }
-        if (p->set & STORE_SET_MEDIA_STATE) {
-            add(a, "mediaState"), add(a, p->media_state);
-        }
-        if (p->set & STORE_SET_RECORDING) {
-            add(a, "recording"), add(a, p->recording);
-        }
-        if (p->set & STORE_SET_SFU) {
-            add(a, "sfu"), add(a, p->sfu);
-        }
-        break;
-    }
-    case STORE_OP_ROOMS_EXPIRE:
-        addi(a, r->n), addi(a, r->now);
-        break;
-    case STORE_OP_SFU_CLAIM:
-        add(a, r->room), add(a, r->sfu), add(a, r->flag ? "1" : "0"), addi(a, r->now);
-        break;
-    case STORE_OP_JOIN:
-        add(a, r->room), add(a, r->conn), add(a, r->user), add(a, r->name), add(a, r->role);
-        add(a, r->node), addi(a, r->n), addi(a, r->now);
-        break;
-    case STORE_OP_LEAVE:
-        add(a, r->room), add(a, r->conn), addi(a, r->now);
-        break;
-    case STORE_OP_MEMBER_GET:
-        add(a, r->room), add(a, r->conn);
-        break;
-    case STORE_OP_KICK:
-        add(a, r->room), add(a, r->conn), add(a, r->owner), addi(a, r->n), addi(a, r->now);
-        break;
-    case STORE_OP_CHAT_APPEND:
-        add(a, r->room), addn(a, r->data, r->len), addi(a, r->n), addi(a, r->now);
-        break;
-    case STORE_OP_NODE_BEAT:
-        add(a, r->node), addi(a, r->ttl), add(a, r->info);
-        break;
-    case STORE_OP_NODES_REAP:
-        add(a, r->self), add(a, r->node), addi(a, r->now);
-        break;
-    case STORE_OP_SFU_BEAT:
-        add(a, r->sfu), add(a, r->node), addi(a, r->load), addi(a, r->capacity);
-        add(a, r->info), addi(a, r->ttl);
-        break;
-    case STORE_OP_SFU_REMOVE:
-        add(a, r->sfu);
-        break;
-    default: /* ROOM_GET, VIEWERS, CHAT_LIST: the room; the lists: nothing */
-        if (r->room) {
-            add(a, r->room);
-        }
-        break;
-    }
-}
-
-static void rs_exec(store_t *st, const store_req_t *r, store_cb cb, void *ud)
-{
-    rstore_t *rs = (rstore_t *)st;
-    rconn_t *c = &rs->cmd;
-    if (c->state != C_READY) {
-        store__defer(st, r->op, cb, ud, STORE_EUNAVAILABLE, "redis not connected", NULL);
-        return;
-    }
-    args_t a = { 0 };
-    char *chan = NULL;
-    if (r->op == STORE_OP_PUBLISH) {
-        chan = xmalloc(st->prefix_len + strlen(r->channel) + 1);
-        strcpy(chan, st->prefix);
-        strcat(chan, r->channel);
-        add(&a, "PUBLISH"), add(&a, chan), addn(&a, r->data ? r->data : "", r->len);
-    } else {
-        add(&a, "EVALSHA"), add(&a, rs->sha[r->op]), add(&a, "0"), add(&a, st->prefix);
-        build_args(rs, r, &a);
-    }
-    rreq_t *q = send_cmd(c, R_USER, a.n, a.v, a.len);
-    free(chan);
-    if (!q) {
-        store__defer(st, r->op, cb, ud, STORE_EUNAVAILABLE, "redis not connected", NULL);
-        return;
-    }
-    q->op = r->op;
-    q->cb = cb;
-    q->ud = ud;
-    conn_arm(c);
-}
-
 static bool rs_healthy(const store_t *st)
 {
     return ((const rstore_t *)st)->healthy;
@@ -844,7 +474,7 @@ static void conn_close(rconn_t *c)
         if (!c->is_sub && c->state == C_READY) {
             redisAsyncDisconnect(c->ac); /* replies still due arrive first; the timer stays */
         } else {
-            conn_drop(c, "closing");
+            store_redis__drop(c, "closing");
             return;
         }
     }
@@ -856,18 +486,6 @@ static void rs_close(store_t *st)
     rstore_t *rs = (rstore_t *)st;
     conn_close(&rs->sub);
     conn_close(&rs->cmd);
-}
-
-static void rs_stats(const store_t *st, store_stats_t *out)
-{
-    const rstore_t *rs = (const rstore_t *)st;
-    const char *ch;
-    json_t *v;
-    out->subscribed = 0;
-    json_object_foreach(rs->chan_state, ch, v)
-    {
-        out->subscribed += json_integer_value(v) == CH_SUBSCRIBED;
-    }
 }
 
 static void rs_free(store_t *st)
@@ -883,87 +501,13 @@ static void rs_free(store_t *st)
 
 static const store_vt_t redis_vt = {
     .name = "redis",
-    .exec = rs_exec,
-    .sub = rs_sub,
+    .exec = store_redis__exec,
+    .sub = store_redis__sub,
     .healthy = rs_healthy,
     .close = rs_close,
-    .stats = rs_stats,
+    .stats = store_redis__stats,
     .free = rs_free,
 };
-
-/* --- URL --- */
-
-/* redis://[[user]:password@]host[:port][/db], unix:///path[?db=N], redis+unix:///path. */
-static int parse_url(rstore_t *rs, const char *url, char *err, size_t errlen)
-{
-    rs->port = 6379;
-    const char *p;
-    if (strncmp(url, "unix://", 7) == 0 || strncmp(url, "redis+unix://", 13) == 0) {
-        p = strstr(url, "://") + 3;
-        size_t n = strcspn(p, "?");
-        if (n == 0 || p[0] != '/') {
-            snprintf(err, errlen, "REDIS_URL: unix socket path must be absolute");
-            return -1;
-        }
-        rs->path = xstrndup(p, n);
-        if (strncmp(p + n, "?db=", 4) == 0) {
-            rs->db = atoi(p + n + 4);
-        }
-        return 0;
-    }
-    if (strncmp(url, "redis://", 8) != 0) {
-        snprintf(err, errlen, "REDIS_URL must start with redis:// or unix://");
-        return -1;
-    }
-    p = url + 8;
-    size_t auth = strcspn(p, "@/");
-    if (p[auth] == '@') {
-        size_t colon = strcspn(p, ":@");
-        if (p[colon] == ':') {
-            rs->user = colon ? xstrndup(p, colon) : NULL;
-            rs->pass = xstrndup(p + colon + 1, auth - colon - 1);
-        }
-        p += auth + 1;
-    }
-    size_t hlen;
-    if (*p == '[') { /* [ipv6]:port */
-        hlen = strcspn(p, "]");
-        if (p[hlen] != ']') {
-            snprintf(err, errlen, "REDIS_URL: unterminated [ipv6] host");
-            return -1;
-        }
-        rs->host = xstrndup(p + 1, hlen - 1);
-        p += hlen + 1;
-    } else {
-        hlen = strcspn(p, ":/");
-        rs->host = xstrndup(p, hlen);
-        p += hlen;
-    }
-    if (!*rs->host) {
-        snprintf(err, errlen, "REDIS_URL: no host");
-        return -1;
-    }
-    if (*p == ':') {
-        char *end;
-        long port = strtol(p + 1, &end, 10);
-        if (port <= 0 || port > 65535 || (*end && *end != '/')) {
-            snprintf(err, errlen, "REDIS_URL: bad port");
-            return -1;
-        }
-        rs->port = (int)port;
-        p = end;
-    }
-    if (*p == '/' && p[1]) {
-        char *end;
-        long db = strtol(p + 1, &end, 10);
-        if (db < 0 || db > 1000 || *end) {
-            snprintf(err, errlen, "REDIS_URL: bad database number");
-            return -1;
-        }
-        rs->db = (int)db;
-    }
-    return 0;
-}
 
 static void sha1_hex(const char *s, char out[41])
 {
@@ -984,14 +528,15 @@ static void conn_init(rstore_t *rs, rconn_t *c, bool is_sub)
     list_init(&c->pending);
     uv_timer_init(rs->base.loop, &c->timer);
     c->timer.data = c;
-    c->retry_at = now_ms(rs);
-    conn_arm(c); /* first attempt on the next timer run: nothing happens before open returns */
+    c->retry_at = store_redis__now(rs);
+    store_redis__arm(
+        c); /* first attempt on the next timer run: nothing happens before open returns */
 }
 
 store_t *store__redis_new(uv_loop_t *loop, const store_opts_t *o, char *err, size_t errlen)
 {
     rstore_t *rs = xcalloc(1, sizeof(*rs));
-    if (parse_url(rs, o->url, err, errlen) != 0) {
+    if (store_redis__parse_url(rs, o->url, err, errlen) != 0) {
         free(rs->host);
         free(rs->path);
         free(rs->user);
