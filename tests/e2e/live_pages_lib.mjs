@@ -58,7 +58,8 @@ export function assertCleanPages(br) {
 
 // The studio/viewer scenario both suites run: chat both ways with history, counts, mute
 // overlays, stream stats, kick (and the 60 s refusal), stop and start again.
-// admin: a live studio page; v1: a playing viewer named Vera; newViewer(): another one.
+// admin: a live studio page; v1: a playing viewer named Vera; newViewer(): another one,
+// named Kim.
 export async function roomScenario({ admin, v1, newViewer }) {
   await v1.fill('#chat-input', 'hello from Vera');
   await v1.press('#chat-input', 'Enter');
@@ -87,8 +88,9 @@ export async function roomScenario({ admin, v1, newViewer }) {
   await waitState(admin, () => window.onair.state().streamStats !== null);
   assert.notEqual(await admin.textContent('#stat-bitrate'), '–');
 
-  const v2id = (await state(v2)).socketId;
-  await admin.click(`[data-testid=kick][data-viewer-id="${v2id}"]`);
+  // viewer.id is opaque (PROTOCOL §5): find Kim's entry by name
+  const kim = admin.locator('[data-testid=viewer]').filter({ has: admin.locator('.viewer-name', { hasText: /^Kim$/ }) });
+  await kim.locator('[data-testid=kick]').click();
   await waitState(v2, () => window.onair.state().kicked !== null);
   const k = await state(v2);
   assert.equal(k.pcState, 'none');

@@ -87,7 +87,7 @@ test('go live, watch, chat, mute, viewers, kick, recording refused, stop and res
       /not available/.test(document.getElementById('record-reason').textContent));
     assert.match((await admin.evaluate(() => window.onair.errors())).join('\n'), /recording/i);
 
-    pages.push(await roomScenario({ admin, v1, newViewer: () => watch(br, m.url, 'show1') }));
+    pages.push(await roomScenario({ admin, v1, newViewer: () => watch(br, m.url, 'show1', 'Kim') }));
     assertCleanPages(br);
   } finally {
     for (const p of pages) await p.close();

@@ -72,7 +72,7 @@ test('real servers: go live, watch with sound, chat, mute, viewers, kick, stop a
       await waitState(admin, () => document.getElementById('record').textContent === 'Start recording');
     }
 
-    pages.push(await roomScenario({ admin, v1, newViewer: () => watch(br, srv.url, 'real1') }));
+    pages.push(await roomScenario({ admin, v1, newViewer: () => watch(br, srv.url, 'real1', 'Kim') }));
     assertCleanPages(br);
   } finally {
     for (const p of pages) await p.close().catch(() => {});
