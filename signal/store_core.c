@@ -746,10 +746,7 @@ void store_subscribe(store_t *st, const char *channel, store_cb cb, void *ud)
     }
     int64_t refs = store__channel_refs(st, channel);
     json_object_set_new(st->chans, channel, json_integer(refs + 1));
-    if (refs > 0) {
-        store__defer(st, STORE_OP_SUBSCRIBE, cb, ud, STORE_OK, NULL, NULL);
-        return;
-    }
+    /* also for a second reference: the answer says whether the subscription is active now */
     st->vt->sub(st, channel, true, cb, ud);
 }
 

@@ -54,7 +54,8 @@ typedef struct store_vt {
     const char *name;
     /* Runs one operation; completes through store__defer/store__finish exactly once. */
     void (*exec)(store_t *st, const store_req_t *r, store_cb cb, void *ud);
-    /* The channel's reference count went 0 -> 1 (on, cb completes when active) or 1 -> 0. */
+    /* on: a reference was added (cb completes when the subscription is active, at once if it
+     * is already); off: the last reference went. */
     void (*sub)(store_t *st, const char *channel, bool on, store_cb cb, void *ud);
     bool (*healthy)(const store_t *st);
     /* Starts closing; the backend calls store__backend_closed() once its handles are gone. */

@@ -69,6 +69,8 @@ static void case_restart(store_t *st)
     DO_ERR(GET("x1"), STORE_EUNAVAILABLE);
     DO_ERR(store_publish(st, "ev", "x", 1, snap_cb, &S), STORE_EUNAVAILABLE);
     DO_ERR(store_subscribe(st, "ev2", snap_cb, &S), STORE_EUNAVAILABLE); /* kept for later */
+    DO_ERR(store_subscribe(st, "ev", snap_cb, &S), STORE_EUNAVAILABLE);  /* a 2nd ref: not active */
+    ASSERT_EQ(store_unsubscribe(st, "ev"), 0);
     ASSERT(clock_mono_ms() - t0 < 100); /* prompt: nothing waits for Redis */
     ASSERT(!store_healthy(st));
     wait_ms(150); /* down for a while: refused reconnect attempts, with backoff */
@@ -92,7 +94,7 @@ static void case_restart(store_t *st)
     ASSERT_STR_EQ(M.channel[1], "ev2");
     store_stats(st, &s);
     ASSERT(s.disconnects >= 2 && s.connects >= 4);
-    ASSERT_EQ(s.unavailable, 3);
+    ASSERT_EQ(s.unavailable, 4);
     ASSERT_EQ(s.pending, 0);
 }
 
