@@ -153,7 +153,7 @@ async function listDevices() {
   };
   const nv = fill($('camera-select'), 'videoinput', S.stream.getVideoTracks()[0]);
   const na = fill($('mic-select'), 'audioinput', S.stream.getAudioTracks()[0]);
-  $('devices').hidden = nv + na <= 2;
+  $('devices').hidden = nv < 2 && na < 2;
 }
 
 // Switches the camera or microphone; on air the sender's track is replaced without renegotiation.

@@ -367,9 +367,10 @@ export function createSocket({ getToken, ui, onConnect, onDisconnect, onRefused 
     setPill(ui.pill, 'connecting', 'Connecting…');
     socket.connect();
   }
-  // Drops the current connection and connects again (after a token change).
+  // Connects again with the current token. A refused socket just sends a new CONNECT on the
+  // transport that is still open; a connected one is dropped first.
   function reconnect() {
-    socket.disconnect();
+    if (socket.connected || socket.active) socket.disconnect();
     connect();
   }
   function state() {
