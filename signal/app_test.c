@@ -110,6 +110,10 @@ static void on_event(sio_socket_t *s, const sio_event_t *ev, void *ud)
         on_join(s, ev);
     } else if (strcmp(ev->name, "bcast") == 0) {
         on_bcast(s, ev);
+    } else if (strcmp(ev->name, "disconnect-me") == 0) {
+        sio_disconnect(s); /* socket.disconnect(): this namespace only */
+    } else if (strcmp(ev->name, "close-session") == 0) {
+        sio_close_session(s); /* socket.disconnect(true): the whole session */
     } else if (strcmp(ev->name, "echo") == 0) {
         if (ev->ack_id >= 0) {
             /* ack(payload): the first argument only */
@@ -165,7 +169,8 @@ static int start(app_env_t *env, void **state)
     sio_nsp_add(env->sio, "/custom", &ops, st);
     static const eio_handler_t raw = { raw_open, raw_message, raw_close };
     const sio_config_t *c = env->sio_cfg;
-    eio_config_t ec = { c->ping_interval, c->ping_timeout, c->upgrade_timeout, c->max_payload, 0 };
+    eio_config_t ec = { c->ping_interval, c->ping_timeout, c->upgrade_timeout, c->max_payload, 0,
+                        c->close_timeout };
     st->raw = eio_server_new(env->http, "/engine.io/", &ec, &raw, st);
     http_route(env->http, "GET", "/health", HTTP_MATCH_EXACT, 0, on_health, st);
     *state = st;

@@ -25,6 +25,7 @@ static const char *const error_messages[] = {
 static void on_ping_timer(uv_timer_t *t);
 static void on_timeout_timer(uv_timer_t *t);
 static void on_idle(uv_idle_t *h);
+static void on_drain_timeout(uv_timer_t *t);
 
 /* ---- sessions -------------------------------------------------------------------------- */
 
@@ -107,14 +108,82 @@ static void on_session_timer_closed(uv_handle_t *h)
     eio_session_unref(h->data);
 }
 
-void eio_session_close(eio_session_t *s, const char *reason)
+static void queue_close_packet(eio_session_t *s)
 {
-    if (s->state == SESS_CLOSED) {
+    if (s->qlen == s->qcap) {
+        s->qcap = s->qcap ? s->qcap * 2 : 8;
+        s->q = xrealloc(s->q, s->qcap * sizeof(*s->q));
+    }
+    s->q[s->qlen++] = (eio_out_t){ shbuf_ref(s->srv->pkt_close), false };
+}
+
+/* Closes the timers (each holds a reference until its close callback) and drops the sid
+ * table's reference. The session must have left the table. */
+static void release(eio_session_t *s)
+{
+    eio_session_ref(s);
+    eio_session_ref(s);
+    eio_session_ref(s);
+    uv_close((uv_handle_t *)&s->ping_timer, on_session_timer_closed);
+    uv_close((uv_handle_t *)&s->timeout_timer, on_session_timer_closed);
+    uv_close((uv_handle_t *)&s->upgrade_timer, on_session_timer_closed);
+    eio_session_unref(s); /* the sessions table's reference */
+}
+
+void eio__drain_get(eio_session_t *s)
+{
+    if (s->qlen) {
+        /* the close packet goes with the next GET */
+        uv_timer_start(&s->timeout_timer, on_drain_timeout, s->srv->cfg.close_timeout, 0);
+        return;
+    }
+    /* polling.js onPollRequest with shouldClose: a noop carries the close packet */
+    if (s->qcap < 2) {
+        s->qcap = 8;
+        s->q = xrealloc(s->q, s->qcap * sizeof(*s->q));
+    }
+    s->q[s->qlen++] = (eio_out_t){ shbuf_ref(s->srv->pkt_noop), false };
+    queue_close_packet(s);
+}
+
+void eio__drain_done(eio_session_t *s)
+{
+    if (s->state != SESS_DRAINING) {
+        return;
+    }
+    s->state = SESS_CLOSED;
+    strmap_del(&s->srv->sessions, s->sid);
+    eio__drop_queue(s);
+    release(s);
+}
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+    eio_session_t *s = t->data;
+    LOG_D("eio", "closed session not polled in time", "\"sid\":\"%s\",\"dropped\":%zu", s->sid,
+          s->qlen);
+    eio__drain_done(s);
+}
+
+/* drain: keep the queue for the client's next GET when none is held (eio_session_end). */
+static void session_close(eio_session_t *s, const char *reason, bool drain)
+{
+    if (s->state == SESS_DRAINING) {
+        eio__drain_done(s); /* a hard close (server shutdown) while draining */
+        return;
+    }
+    if (s->state != SESS_OPEN) {
         return;
     }
     eio_server_t *srv = s->srv;
-    s->state = SESS_CLOSED;
-    strmap_del(&srv->sessions, s->sid);
+    /* engine.io socket.close() on polling: the queue goes out first (now to a held GET, or
+     * with the next one), the close packet with the GET after that; only a held GET with
+     * nothing queued gets the close packet at once */
+    bool linger = drain && !srv->closing && s->transport == EIO_T_POLLING && (!s->get || s->qlen);
+    s->state = linger ? SESS_DRAINING : SESS_CLOSED;
+    if (!linger) {
+        strmap_del(&srv->sessions, s->sid);
+    }
     if (s->transport == EIO_T_POLLING) {
         srv->n_polling--;
     } else {
@@ -122,14 +191,13 @@ void eio_session_close(eio_session_t *s, const char *reason)
     }
     list_remove(&s->dirty_link);
     eio__poll_post_drop(s);
-    LOG_D("eio", "session closed", "\"sid\":\"%s\",\"reason\":\"%s\"", s->sid, reason);
+    LOG_D("eio", "session closed", "\"sid\":\"%s\",\"reason\":\"%s\",\"drain\":%s", s->sid, reason,
+          linger ? "true" : "false");
     /* what was queued goes out first, then the close (engine.io socket.close / doClose) */
     if (s->get) {
-        if (s->qlen == s->qcap) {
-            s->qcap = s->qcap ? s->qcap * 2 : 8;
-            s->q = xrealloc(s->q, s->qcap * sizeof(*s->q));
+        if (!linger) {
+            queue_close_packet(s);
         }
-        s->q[s->qlen++] = (eio_out_t){ shbuf_ref(srv->pkt_close), false };
         eio__poll_flush(s, false);
     }
     if (s->ws) {
@@ -139,19 +207,32 @@ void eio_session_close(eio_session_t *s, const char *reason)
     if (s->probe) {
         eio__ws_close(s->probe, 0);
     }
-    eio__drop_queue(s);
-    eio_session_ref(s);
+    if (linger) {
+        /* polling.js close(): not writable, so the close packet waits for a GET */
+        uv_timer_stop(&s->ping_timer);
+        uv_timer_stop(&s->upgrade_timer);
+        uv_timer_start(&s->timeout_timer, on_drain_timeout, srv->cfg.close_timeout, 0);
+    } else {
+        eio__drop_queue(s);
+    }
+    eio_session_ref(s); /* on_close may drop the last other reference */
     if (srv->h.on_close) {
         srv->h.on_close(s, reason, srv->ud);
     }
-    eio_session_ref(s);
-    eio_session_ref(s);
-    eio_session_ref(s);
-    uv_close((uv_handle_t *)&s->ping_timer, on_session_timer_closed);
-    uv_close((uv_handle_t *)&s->timeout_timer, on_session_timer_closed);
-    uv_close((uv_handle_t *)&s->upgrade_timer, on_session_timer_closed);
-    eio_session_unref(s); /* the on_close guard */
-    eio_session_unref(s); /* the sessions table's reference */
+    if (!linger) {
+        release(s);
+    }
+    eio_session_unref(s);
+}
+
+void eio_session_close(eio_session_t *s, const char *reason)
+{
+    session_close(s, reason, false);
+}
+
+void eio_session_end(eio_session_t *s, const char *reason)
+{
+    session_close(s, reason, true);
 }
 
 const char *eio_session_id(const eio_session_t *s)
@@ -191,7 +272,8 @@ void *eio_session_data(const eio_session_t *s)
 
 eio_session_t *eio_session_find(eio_server_t *srv, const char *sid)
 {
-    return strmap_get(&srv->sessions, sid);
+    eio_session_t *s = strmap_get(&srv->sessions, sid);
+    return s && s->state == SESS_OPEN ? s : NULL;
 }
 
 /* ---- heartbeat ------------------------------------------------------------------------- */
@@ -439,6 +521,9 @@ static int on_request(http_req_t *req, http_res_t *res, void *ud)
             return error_res(req, res, E_UNKNOWN_SID);
         }
         eio__poll_post_end(s, req->conn); /* its body is complete */
+        if (s->state == SESS_DRAINING && (req->upgrade || ws)) {
+            return error_res(req, res, E_BAD_REQUEST); /* closing: no upgrade */
+        }
         bool mismatch = s->transport != (ws ? EIO_T_WEBSOCKET : EIO_T_POLLING);
         if ((!req->upgrade && mismatch) || ver != s->ver || (req->upgrade && !ws)) {
             return error_res(req, res, E_BAD_REQUEST);
@@ -518,6 +603,9 @@ eio_server_t *eio_server_new(http_server_t *http, const char *path, const eio_co
     }
     if (!srv->cfg.max_queue) {
         srv->cfg.max_queue = 16u << 20;
+    }
+    if (!srv->cfg.close_timeout) {
+        srv->cfg.close_timeout = 30000;
     }
     srv->h = *h;
     srv->ud = ud;

@@ -26,6 +26,9 @@ typedef struct eio_config {
     unsigned upgrade_timeout; /* ms, default 10000 */
     size_t max_payload;       /* maxHttpBufferSize, default 1e6 */
     size_t max_queue;         /* bytes queued to one session before it is closed (16 MiB) */
+    unsigned close_timeout;   /* ms a polling session closed by eio_session_end() waits for
+                                 the client's next GET to deliver its queue (default 30000,
+                                 polling.js closeTimeout) */
 } eio_config_t;
 
 typedef struct eio_handler {
@@ -61,8 +64,17 @@ int eio_send_shared(eio_session_t *s, shbuf_t *pkt, bool binary);
 /* Copies data (text without the '4' prefix, or binary) and queues it. */
 int eio_send(eio_session_t *s, const void *data, size_t len, bool binary);
 
-/* Closes the session (idempotent); on_close runs with reason. */
+/* Closes the session (idempotent); on_close runs with reason. What is queued goes out only
+ * when the client holds a GET or has a WebSocket now (followed by the close packet); a polling
+ * session without a held GET loses it. For errors and timeouts. A session being ended by
+ * eio_session_end() is finished at once (its queue dropped). */
 void eio_session_close(eio_session_t *s, const char *reason);
+/* Closes the session from the server side as engine.io's socket.close() does: on_close runs
+ * now with reason and nothing more can be sent, but what is queued is delivered, then the close
+ * packet: at once on a WebSocket or a held GET; on a polling session without a held GET, with
+ * the client's next GET, waiting at most cfg.close_timeout ms (then it is dropped). Meanwhile
+ * the sid is still known: POSTs are answered "ok" and ignored, upgrades refused. */
+void eio_session_end(eio_session_t *s, const char *reason);
 void eio_session_ref(eio_session_t *s);
 void eio_session_unref(eio_session_t *s);
 const char *eio_session_id(const eio_session_t *s);

@@ -16,7 +16,8 @@ enum {
 };
 enum {
     SESS_OPEN = 0,
-    SESS_CLOSED = 1
+    SESS_CLOSED = 1,
+    SESS_DRAINING = 2 /* ended by the server: waits for a GET to deliver the queue + close */
 };
 
 typedef struct eio_out {
@@ -62,7 +63,7 @@ struct eio_session {
     size_t qlen, qcap, qbytes;
     list_t dirty_link;
     uv_timer_t ping_timer;    /* v4: next ping */
-    uv_timer_t timeout_timer; /* v4: pong deadline; v3: ping deadline */
+    uv_timer_t timeout_timer; /* v4: pong deadline; v3: ping deadline; draining: deadline */
     uv_timer_t upgrade_timer; /* probe deadline */
     void *data;
 };
@@ -85,6 +86,12 @@ int eio__on_packet(eio_session_t *s, eio_ws_t *from, const eio_packet_t *p);
 eio_session_t *eio__session_new(eio_server_t *srv, int ver, int transport, const http_req_t *req);
 void eio__send_open(eio_session_t *s);
 void eio__drop_queue(eio_session_t *s);
+/* A GET came for a draining session: when nothing is queued any more, queues the noop and
+ * close packets (the session is done once they are sent); otherwise restarts the deadline. */
+void eio__drain_get(eio_session_t *s);
+/* A draining session is done (its queue went out with a GET, or its time ran out): it leaves
+ * the sid table and its timers close. */
+void eio__drain_done(eio_session_t *s);
 /* Starts the upgrade deadline of a probe WebSocket. */
 void eio__probe_started(eio_session_t *s);
 

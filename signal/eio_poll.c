@@ -160,6 +160,16 @@ void eio__poll_flush(eio_session_t *s, bool noop)
 
 static int on_get(eio_session_t *s, http_req_t *req, http_res_t *res)
 {
+    if (s->state == SESS_DRAINING) {
+        /* ended by the server: first what was queued, then "6\x1e1"; then the sid is gone */
+        bool last = s->qlen == 0;
+        eio__drain_get(s);
+        respond(s, NULL, res, false);
+        if (last) {
+            eio__drain_done(s);
+        }
+        return HTTP_DONE;
+    }
     if (s->get) {
         /* polling.js onPollRequest: "overlap from client" ends the session */
         LOG_D("eio", "overlapping GET", "\"sid\":\"%s\"", s->sid);
@@ -220,10 +230,35 @@ void eio__poll_post_drop(eio_session_t *s)
     }
 }
 
+/* Whether a POST body holds a close packet (the body is copied: decoding may modify it). */
+static bool has_close_packet(eio_session_t *s, const http_req_t *req, bool binary)
+{
+    uint8_t *copy = xmemdup(req->body, req->body_len + 1);
+    eio_payload_iter_t it;
+    eio_payload_iter_init(&it, s->ver, binary, copy, req->body_len);
+    eio_packet_t p;
+    bool found = false;
+    while (!found && eio_payload_next(&it, &p) == 1) {
+        found = p.type == EIO_CLOSE;
+    }
+    free(copy);
+    return found;
+}
+
 static int on_post(eio_session_t *s, http_req_t *req, http_res_t *res)
 {
     const char *ct = http_req_header(req, "content-type");
     bool binary = ct && strcmp(ct, "application/octet-stream") == 0;
+    if (s->state == SESS_DRAINING && !req->too_big) {
+        /* socket.js onPacket: packets of a closing socket are ignored; but a client that
+         * closes too (socket.io-client after a DISCONNECT) will not poll again */
+        if (has_close_packet(s, req, binary)) {
+            eio__drain_done(s);
+        }
+        http_res_send(res, 200, "text/html", "ok", 2);
+        http_res_header(res, "Cache-Control", "no-store");
+        return HTTP_DONE;
+    }
     if (req->too_big) {
         LOG_D("eio", "payload over maxHttpBufferSize", "\"sid\":\"%s\"", s->sid);
         eio_session_close(s, "transport error");

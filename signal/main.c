@@ -180,6 +180,7 @@ int main(int argc, char **argv)
                         cfg.max_payload,
                         (unsigned)cfg.connect_timeout,
                         0,
+                        0,
                         0 };
     m.sio = sio_server_new(m.http, "/socket.io/", &sc);
     char dirbuf[PATH_MAX + 64];

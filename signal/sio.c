@@ -436,7 +436,7 @@ static void on_connect_timeout(uv_timer_t *t)
     sio_client_t *c = t->data;
     if (c->nsockets == 0 && c->eio) {
         LOG_D("sio", "connect timeout", "\"sid\":\"%s\"", eio_session_id(c->eio));
-        eio_session_close(c->eio, "forced close");
+        eio_session_end(c->eio, "forced close"); /* client.js: this.conn.close() */
     }
 }
 
@@ -490,7 +490,8 @@ void sio_close_session(sio_socket_t *s)
                           "server namespace disconnect", true);
     }
     if (c->eio) {
-        eio_session_close(c->eio, "forced close");
+        /* the DISCONNECTs reach a polling client with its next GET */
+        eio_session_end(c->eio, "forced close");
     }
 }
 
@@ -514,8 +515,12 @@ sio_server_t *sio_server_new(struct http_server *http, const char *path, const s
     srv->loop = http_server_loop(http);
     strmap_init(&srv->nsps);
     list_init(&srv->clients);
-    eio_config_t ec = { srv->cfg.ping_interval, srv->cfg.ping_timeout, srv->cfg.upgrade_timeout,
-                        srv->cfg.max_payload, 0 };
+    eio_config_t ec = { srv->cfg.ping_interval,
+                        srv->cfg.ping_timeout,
+                        srv->cfg.upgrade_timeout,
+                        srv->cfg.max_payload,
+                        0,
+                        srv->cfg.close_timeout };
     static const eio_handler_t h = { on_eio_open, on_eio_message, on_eio_close };
     srv->eio = eio_server_new(http, path, &ec, &h, srv);
     return srv;

@@ -133,6 +133,8 @@ typedef struct sio_config {
     unsigned connect_timeout; /* ms a client has to send CONNECT, default 45000 */
     unsigned max_attachments; /* per binary packet, default 10 (socket.io-parser) */
     unsigned max_namespaces;  /* namespaces one session may join, default 32 */
+    unsigned close_timeout;   /* ms a server-closed polling session waits for its next GET
+                                 (eio_config_t.close_timeout), default 30000 */
 } sio_config_t;
 
 /* Serves Socket.IO at path (e.g. "/socket.io/") on an HTTP server. cfg NULL: defaults.

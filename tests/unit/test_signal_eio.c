@@ -109,14 +109,23 @@ static int on_connect_refuse(sio_socket_t *s, const sio_handshake_t *hs, void *u
     return 1;
 }
 
+static void on_event_close(sio_socket_t *s, const sio_event_t *ev, void *ud)
+{
+    if (strcmp(ev->name, "close-session") == 0) {
+        sio_close_session(s);
+    } else if (strcmp(ev->name, "disconnect-me") == 0) {
+        sio_disconnect(s);
+    }
+}
+
 static void srv_start(srv_t *s)
 {
     uv_loop_init(&s->loop);
     http_cors_t cors = { "*", false };
     s->http = http_server_new(&s->loop, NULL, &cors);
-    sio_config_t cfg = { 200, 200, 1000, 1000, 500, 0, 0 };
+    sio_config_t cfg = { 200, 200, 1000, 1000, 500, 0, 0, 300 };
     s->sio = sio_server_new(s->http, "/socket.io/", &cfg);
-    static const sio_nsp_ops_t ops = { NULL, NULL, NULL };
+    static const sio_nsp_ops_t ops = { NULL, on_event_close, NULL };
     static const sio_nsp_ops_t refuse = { on_connect_refuse, NULL, NULL };
     sio_nsp_add(s->sio, "/", &ops, NULL);
     sio_nsp_add(s->sio, "/private", &refuse, NULL);
@@ -402,5 +411,112 @@ TEST(loop_overlapping_posts)
     ASSERT(run_until(&s.loop, &c.done));
     ASSERT(strncmp((char *)c.resp.data, "HTTP/1.1 200", 12) == 0);
     cli_free(&c);
+    ASSERT_EQ(srv_stop(&s), 0);
+}
+
+static void on_wait_timer(uv_timer_t *t)
+{
+    *(bool *)t->data = true;
+}
+
+/* Runs the loop for ms (timers fire meanwhile). */
+static void run_for(uv_loop_t *loop, unsigned ms)
+{
+    bool done = false;
+    uv_timer_t t;
+    uv_timer_init(loop, &t);
+    t.data = &done;
+    uv_timer_start(&t, on_wait_timer, ms, 0);
+    run_until(loop, &done);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* One request with body on its own connection; returns the response body in out. */
+static void post(srv_t *s, const char *sid, const char *body, char *out, size_t cap)
+{
+    char req[1024];
+    snprintf(req, sizeof req,
+             "POST /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nConnection: "
+             "close\r\nContent-Length: %zu\r\n\r\n%s",
+             sid, strlen(body), body);
+    cli_t c;
+    cli_start(&c, &s->loop, s->port, req);
+    run_until(&s->loop, &c.done);
+    snprintf(out, cap, "%s", body_of(&c));
+    cli_free(&c);
+}
+
+static void get(srv_t *s, const char *sid, char *out, size_t cap)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/socket.io/?EIO=4&transport=polling&sid=%s", sid);
+    cli_t c;
+    cli_start(&c, &s->loop, s->port, get_req(path));
+    run_until(&s->loop, &c.done);
+    const char *b = body_of(&c);
+    if (strncmp(b, "2\x1e", 2) == 0) {
+        b += 2; /* a ping (every 200 ms here) may come first on a slow machine */
+    }
+    snprintf(out, cap, "%s", b);
+    cli_free(&c);
+}
+
+static const char unknown_sid[] = "{\"code\":1,\"message\":\"Session ID unknown\"}";
+
+TEST(loop_server_close_keeps_queue_for_next_get)
+{
+    srv_t s = { 0 };
+    srv_start(&s);
+    char sid[32], out[512];
+    open_session(&s, sid);
+    post(&s, sid, "40", out, sizeof out);
+    ASSERT_STR_EQ(out, "ok");
+    get(&s, sid, out, sizeof out);
+    ASSERT(strncmp(out, "40{\"sid\":\"", 10) == 0);
+    /* the server closes the session while no GET is held: the DISCONNECT and the close
+     * packet wait for the next GET (engine.io socket.close(): polling shouldClose) */
+    post(&s, sid, "42[\"close-session\"]", out, sizeof out);
+    ASSERT_STR_EQ(out, "ok");
+    post(&s, sid, "42[\"ignored\"]", out, sizeof out); /* closing: accepted, ignored */
+    ASSERT_STR_EQ(out, "ok");
+    get(&s, sid, out, sizeof out);
+    ASSERT_STR_EQ(out, "41"); /* alone: the client handles it before it sees the close */
+    get(&s, sid, out, sizeof out);
+    ASSERT_STR_EQ(out, "6\x1e"
+                       "1");
+    get(&s, sid, out, sizeof out);
+    ASSERT_STR_EQ(out, unknown_sid);
+    /* the client closing too ends it at once */
+    open_session(&s, sid);
+    post(&s, sid, "40", out, sizeof out);
+    get(&s, sid, out, sizeof out);
+    post(&s, sid, "42[\"close-session\"]", out, sizeof out);
+    get(&s, sid, out, sizeof out);
+    ASSERT_STR_EQ(out, "41");
+    post(&s, sid, "1", out, sizeof out);
+    ASSERT_STR_EQ(out, "ok");
+    get(&s, sid, out, sizeof out);
+    ASSERT_STR_EQ(out, unknown_sid);
+    /* sio_disconnect keeps the session: its 41 comes with the next GET */
+    open_session(&s, sid);
+    post(&s, sid, "40", out, sizeof out);
+    get(&s, sid, out, sizeof out);
+    post(&s, sid, "42[\"disconnect-me\"]", out, sizeof out);
+    get(&s, sid, out, sizeof out);
+    ASSERT_STR_EQ(out, "41");
+    /* not polled within close_timeout (300 ms): dropped */
+    open_session(&s, sid);
+    post(&s, sid, "40", out, sizeof out);
+    get(&s, sid, out, sizeof out);
+    post(&s, sid, "42[\"close-session\"]", out, sizeof out);
+    run_for(&s.loop, 450);
+    get(&s, sid, out, sizeof out);
+    ASSERT_STR_EQ(out, unknown_sid);
+    /* a session still draining at shutdown is freed with the server */
+    open_session(&s, sid);
+    post(&s, sid, "40", out, sizeof out);
+    get(&s, sid, out, sizeof out);
+    post(&s, sid, "42[\"close-session\"]", out, sizeof out);
     ASSERT_EQ(srv_stop(&s), 0);
 }
