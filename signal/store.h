@@ -140,7 +140,7 @@ typedef struct store_opts {
     const char *prefix;          /* key and channel prefix; NULL: "onair:" */
     uint32_t connect_timeout_ms; /* 0: 2000 (resolve + connect + handshake) */
     uint32_t command_timeout_ms; /* 0: 2000; a late reply drops the connection */
-    uint32_t ping_interval_ms;   /* 0: 1000; PING on an idle command connection */
+    uint32_t ping_interval_ms;   /* 0: 1000; heartbeat: a PUBLISH on cmd that sub must receive */
     uint32_t reconnect_min_ms;   /* 0: 100; backoff doubles up to reconnect_max_ms */
     uint32_t reconnect_max_ms;   /* 0: 2000 */
     uint32_t chat_keep;          /* 0: STORE_CHAT_KEEP */

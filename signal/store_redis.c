@@ -15,6 +15,7 @@
 #include "store_redis_impl.h"
 #include <hiredis/adapters/libuv.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,14 +236,39 @@ static void conn_ready(rconn_t *c)
           c->failures);
     c->failures = 0;
     if (c->is_sub) {
+        const char *argv[2] = { "SUBSCRIBE", rs->hb_channel };
+        size_t lens[2] = { 9, strlen(rs->hb_channel) };
+        rs->hb_subscribed = false;
+        rs->hb_seen = store_redis__now(rs);
+        redisAsyncCommandArgv(c->ac, store_redis__on_sub_reply, rs, 2, argv, lens);
         const char *ch;
         json_t *v;
         json_object_foreach(rs->base.chans, ch, v)
         {
             store_redis__subscribe_now(rs, ch, true);
         }
+    } else {
+        rs->hb_seen = store_redis__now(rs); /* the sub check was suspended while cmd was down */
+        store_redis__arm(&rs->sub);
     }
     update_health(rs);
+}
+
+void store_redis__heartbeat(rstore_t *rs, bool confirmed)
+{
+    rs->hb_subscribed = rs->hb_subscribed || confirmed;
+    rs->hb_seen = store_redis__now(rs);
+    store_redis__arm(&rs->sub);
+}
+
+/* When the sub connection must have seen a heartbeat: only while cmd can publish them. */
+static uint64_t hb_deadline(const rstore_t *rs)
+{
+    const store_opts_t *o = &rs->base.o;
+    if (rs->cmd.state != C_READY || rs->sub.state != C_READY) {
+        return UINT64_MAX;
+    }
+    return rs->hb_seen + o->command_timeout_ms + (rs->hb_subscribed ? o->ping_interval_ms : 0);
 }
 
 static void handshake(rconn_t *c)
@@ -417,16 +443,18 @@ static void on_timer(uv_timer_t *t)
         rs->base.stats.timeouts++;
         store_redis__drop(c, "command timeout");
         return;
-    } else if (c->is_sub && !list_empty(&rs->waiters) &&
-               list_entry(rs->waiters.next, waiter_t, link)->deadline <= now) {
+    } else if (c->is_sub && ((!list_empty(&rs->waiters) &&
+                              list_entry(rs->waiters.next, waiter_t, link)->deadline <= now) ||
+                             hb_deadline(rs) <= now)) {
         rs->base.stats.timeouts++;
-        store_redis__drop(c, "subscribe timeout");
+        store_redis__drop(c, rs->hb_subscribed ? "heartbeat lost" : "subscribe timeout");
         return;
-    } else if (!c->is_sub && list_empty(&c->pending) &&
-               now >= c->last_io + rs->base.o.ping_interval_ms) {
-        const char *argv[1] = { "PING" };
-        size_t lens[1] = { 4 };
-        store_redis__send(c, R_PING, 1, argv, lens);
+    } else if (!c->is_sub && now >= rs->hb_sent + rs->base.o.ping_interval_ms) {
+        /* the keepalive of both connections: a reply for cmd, a message for sub */
+        const char *argv[3] = { "PUBLISH", rs->hb_channel, "1" };
+        size_t lens[3] = { 7, strlen(rs->hb_channel), 1 };
+        rs->hb_sent = now;
+        store_redis__send(c, R_PING, 3, argv, lens);
     }
     conn_settle(c);
 }
@@ -445,8 +473,13 @@ void store_redis__arm(rconn_t *c)
     } else {
         if (!list_empty(&c->pending)) {
             next = list_entry(c->pending.next, rreq_t, link)->deadline;
-        } else if (!c->is_sub) {
-            next = c->last_io + rs->base.o.ping_interval_ms;
+        }
+        if (!c->is_sub) {
+            uint64_t hb = rs->hb_sent + rs->base.o.ping_interval_ms;
+            next = hb < next ? hb : next;
+        } else {
+            uint64_t hb = hb_deadline(rs);
+            next = hb < next ? hb : next;
         }
         if (c->is_sub && !list_empty(&rs->waiters)) {
             uint64_t w = list_entry(rs->waiters.next, waiter_t, link)->deadline;
@@ -552,6 +585,10 @@ store_t *store__redis_new(uv_loop_t *loop, const store_opts_t *o, char *err, siz
     }
     rs->chan_state = json_object();
     list_init(&rs->waiters);
+    unsigned char rnd[8] = { 0 };
+    RAND_bytes(rnd, sizeof(rnd)); /* uniqueness only; a failure leaves zeros */
+    snprintf(rs->hb_channel, sizeof(rs->hb_channel), "%s__hb:%02x%02x%02x%02x%02x%02x%02x%02x",
+             rs->base.prefix, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
     conn_init(rs, &rs->cmd, false);
     conn_init(rs, &rs->sub, true);
     return &rs->base;

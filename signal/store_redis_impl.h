@@ -74,6 +74,12 @@ struct rstore {
     json_t *chan_state; /* channel -> CH_* on the sub connection */
     list_t waiters;     /* waiter_t, deadlines ascending */
     bool healthy;
+    /* Liveness of the sub connection, which cannot PING (hiredis 0.14 misroutes the reply in
+     * subscribe mode): cmd PUBLISHes on hb_channel every ping interval, sub must receive it. */
+    char hb_channel[96]; /* prefix + "__hb:" + 16 random hex digits */
+    uint64_t hb_sent;    /* cmd: last heartbeat published */
+    uint64_t hb_seen;    /* sub: last heartbeat received, or when checking (re)started */
+    bool hb_subscribed;  /* sub: SUBSCRIBE hb_channel confirmed */
 };
 
 /* store_redis.c */
@@ -85,6 +91,8 @@ rreq_t *store_redis__send(rconn_t *c, int kind, int argc, const char **argv, con
 void store_redis__drop(rconn_t *c, const char *why);
 /* Re-arms c's timer for its next deadline. */
 void store_redis__arm(rconn_t *c);
+/* A message or confirmation on the heartbeat channel reached the sub connection. */
+void store_redis__heartbeat(rstore_t *rs, bool confirmed);
 
 /* store_redis_ops.c */
 int store_redis__parse_url(rstore_t *rs, const char *url, char *err, size_t errlen);
@@ -94,6 +102,8 @@ void store_redis__complete(rstore_t *rs, rreq_t *q, redisReply *rep);
 void store_redis__sub(store_t *st, const char *channel, bool on, store_cb cb, void *ud);
 /* Sends SUBSCRIBE (on) or UNSUBSCRIBE for channel on the sub connection. */
 void store_redis__subscribe_now(rstore_t *rs, const char *channel, bool on);
+/* The hiredis callback of every SUBSCRIBE/UNSUBSCRIBE (privdata: the store). */
+void store_redis__on_sub_reply(redisAsyncContext *ac, void *reply, void *priv);
 void store_redis__fail_waiters(rstore_t *rs, int err);
 void store_redis__stats(const store_t *st, store_stats_t *out);
 

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void on_sub_reply(redisAsyncContext *ac, void *reply, void *priv);
-
 /* --- URL --- */
 
 /* redis://[[user]:password@]host[:port][/db], unix:///path[?db=N], redis+unix:///path. */
@@ -158,8 +156,8 @@ void store_redis__subscribe_now(rstore_t *rs, const char *channel, bool on)
     strcat(full, channel);
     const char *argv[2] = { on ? "SUBSCRIBE" : "UNSUBSCRIBE", full };
     size_t lens[2] = { strlen(argv[0]), strlen(full) };
-    if (rs->sub.ac &&
-        redisAsyncCommandArgv(rs->sub.ac, on_sub_reply, rs, 2, argv, lens) == REDIS_OK) {
+    if (rs->sub.ac && redisAsyncCommandArgv(rs->sub.ac, store_redis__on_sub_reply, rs, 2, argv,
+                                            lens) == REDIS_OK) {
         json_object_set_new(rs->chan_state, channel,
                             json_integer(on ? CH_SUBSCRIBING : CH_UNSUBSCRIBING));
     }
@@ -183,7 +181,7 @@ static void complete_waiters(rstore_t *rs, const char *channel)
     }
 }
 
-static void on_sub_reply(redisAsyncContext *ac, void *reply, void *priv)
+void store_redis__on_sub_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
     rstore_t *rs = priv;
     redisReply *rep = reply;
@@ -193,6 +191,10 @@ static void on_sub_reply(redisAsyncContext *ac, void *reply, void *priv)
         return; /* NULL: the context is being freed */
     }
     const char *kind = rep->element[0]->str, *full = rep->element[1]->str;
+    if (strcmp(full, rs->hb_channel) == 0) {
+        store_redis__heartbeat(rs, strcmp(kind, "subscribe") == 0);
+        return;
+    }
     if (strncmp(full, rs->base.prefix, rs->base.prefix_len) != 0) {
         return;
     }

@@ -127,6 +127,24 @@ static void case_hung(store_t *st)
     ASSERT(S.room.live);
 }
 
+static void case_idle(store_t *st)
+{
+    DO_OK(store_subscribe(st, "quiet", snap_cb, &S));
+    wait_ms(1000); /* ten heartbeat periods with nothing else going on */
+    store_stats_t s;
+    store_stats(st, &s);
+    ASSERT(store_healthy(st));
+    ASSERT_EQ(s.disconnects, 0); /* the heartbeat keeps both connections up: no false alarm */
+    ASSERT_EQ(s.timeouts, 0);
+    ASSERT_EQ(s.subscribed, 1);
+    ASSERT_EQ(s.received, 0); /* heartbeats are not delivered to the app */
+}
+
+TEST(redis_idle_heartbeat)
+{
+    run(case_idle, &FAST);
+}
+
 TEST(redis_hung_server_times_out)
 {
     run(case_hung, &FAST);
