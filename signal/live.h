@@ -44,6 +44,7 @@ typedef struct live_cfg {
     long title_max, chat_max, sdp_max, candidate_max;
     long chat_limit, chat_window_ms, events_per_s;
     long publisher_grace_ms;
+    long kick_ban_ms;
     long room_idle_ms;
     long stats_interval_ms;
     long node_ttl_ms;
@@ -93,6 +94,8 @@ typedef struct live {
     uint64_t chat_seq;
     strmap_t chat_limits; /* user sub -> ratelimit_t* (chat is limited per user) */
     strmap_t peers;       /* SFU peer id of a local connection -> malloc'd SFU id */
+    strmap_t offers; /* publisher peer id -> its offer waiting for the store (live_media.c) */
+    char node_channel[80]; /* "n:<node id>": events for this node's connections */
     bool store_up;
     bool closing;
     /* metrics */
@@ -168,6 +171,8 @@ live_user_t *live_user(sio_socket_t *s);
 void live_room_json(buf_t *b, const store_room_t *r);
 /* The iceServers JSON array for user sub into b (TURN credentials when TURN_SECRET is set). */
 void live_ice_servers(live_t *app, buf_t *b, const char *sub);
+/* Registers (refreshes) a READY SFU of this node in the shared SFU registry. */
+void live_sfu_beat(live_t *app, sfu_t *sfu);
 /* Records that the user's connection is in room (local refs, channel subscription). */
 void live_user_add_room(live_user_t *u, const char *room);
 bool live_user_has_room(const live_user_t *u, const char *room);

@@ -74,6 +74,8 @@ static const cfg_opt_t live_opts[] = {
       "events per second per connection" },
     { "publisher-grace", "PUBLISHER_GRACE_MS", CFG_INT, &cfg_store.publisher_grace_ms, "10000",
       "how long a disconnected owner may take to come back (ms)" },
+    { "kick-ban", "KICK_BAN_MS", CFG_INT, &cfg_store.kick_ban_ms, "60000",
+      "how long a kicked viewer may not rejoin (ms)" },
     { "room-idle", "ROOM_IDLE_MS", CFG_INT, &cfg_store.room_idle_ms, "86400000",
       "idle rooms are deleted after (ms)" },
     { "stats-interval", "STATS_INTERVAL_MS", CFG_INT, &cfg_store.stats_interval_ms, "2000",
@@ -502,11 +504,36 @@ static void on_beat(store_t *st, const store_res_t *res, void *ud)
     }
 }
 
+/* Registers a READY SFU of this node's pool in the shared SFU registry (rooms can only be
+ * placed on registered SFUs), with its load; the entry expires with the node's heartbeat. */
+void live_sfu_beat(live_t *app, sfu_t *sfu)
+{
+    if (sfu_get_state(sfu) != SFU_READY || app->closing) {
+        return;
+    }
+    uint64_t peers, in, out;
+    sfu_load(sfu, &peers, &in, &out);
+    char info[512];
+    snprintf(info, sizeof info,
+             "{\"socket\":\"%s\",\"draining\":%s,\"bitrateIn\":%llu,\"bitrateOut\":%llu}",
+             log_esc(sfu_socket_path(sfu)), sfu_draining(sfu) ? "true" : "false",
+             (unsigned long long)in, (unsigned long long)out);
+    store_sfu_t rec = { .id = sfu_id(sfu), .node = app->cfg.node_id, .load = (int64_t)peers,
+                        .capacity = 0, .info = info };
+    store_sfu_beat(app->store, &rec, (uint32_t)app->cfg.node_ttl_ms, NULL, NULL);
+}
+
+static void beat_sfu(sfu_t *sfu, void *ud)
+{
+    live_sfu_beat(ud, sfu);
+}
+
 static void on_beat_timer(uv_timer_t *t)
 {
     live_t *app = t->data;
     store_node_beat(app->store, app->cfg.node_id, (uint32_t)app->cfg.node_ttl_ms, NULL, on_beat,
                     app);
+    sfu_pool_foreach(app->sfus, beat_sfu, app);
     store_nodes_reap(app->store, app->cfg.node_id, on_reaped, app);
 }
 
@@ -552,6 +579,7 @@ int live_app_start(uv_loop_t *loop, sio_server_t *sio, http_server_t *http, live
     strmap_init(&app->rooms);
     strmap_init(&app->chat_limits);
     strmap_init(&app->peers);
+    strmap_init(&app->offers);
     const char *env = getenv("ONAIR_ENV"), *nenv = getenv("NODE_ENV");
     app->cfg.production =
         (env && !strcmp(env, "production")) || (nenv && !strcmp(nenv, "production"));
@@ -568,6 +596,20 @@ int live_app_start(uv_loop_t *loop, sio_server_t *sio, http_server_t *http, live
         app->cfg.node_id = node_buf;
     }
 
+    size_t idlen = strspn(app->cfg.node_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789_.-");
+    if (idlen == 0 || idlen > 64 || app->cfg.node_id[idlen]) {
+        snprintf(err, errlen, "invalid node id '%.80s' (1-64 characters of A-Z a-z 0-9 _ . -)",
+                 app->cfg.node_id);
+        goto fail;
+    }
+    if (app->cfg.kick_ban_ms < 0 || app->cfg.kick_ban_ms > UINT32_MAX ||
+        app->cfg.publisher_grace_ms < 0 || app->cfg.stats_interval_ms <= 0 ||
+        app->cfg.node_ttl_ms < 300 || app->cfg.max_viewers < 0 || app->cfg.max_viewers > UINT32_MAX) {
+        snprintf(err, errlen, "invalid option value (kick-ban, publisher-grace, stats-interval, "
+                              "node-ttl >= 300 or max-viewers)");
+        goto fail;
+    }
     auth_cfg_t ac = { .secret = app->cfg.jwt_secret,
                       .public_key = app->cfg.jwt_public_key,
                       .allow_anonymous = app->cfg.allow_anonymous,
@@ -588,6 +630,9 @@ int live_app_start(uv_loop_t *loop, sio_server_t *sio, http_server_t *http, live
         goto fail;
     }
     app->store_up = store_healthy(app->store);
+    /* events for one connection (kicks, ...) arrive on this node's own channel */
+    snprintf(app->node_channel, sizeof app->node_channel, "n:%s", app->cfg.node_id);
+    store_subscribe(app->store, app->node_channel, NULL, NULL);
 
     sfu_pool_config_t pc = { .node_id = app->cfg.node_id,
                              .spawn = (int)app->cfg.sfu_spawn,
@@ -635,6 +680,7 @@ fail:
     strmap_deinit(&app->rooms);
     strmap_deinit(&app->chat_limits);
     strmap_deinit(&app->peers);
+    strmap_deinit(&app->offers);
     free(app);
     return -1;
 }
@@ -658,6 +704,7 @@ void live_app_stop(live_t *app)
     }
     app->closing = true;
     live_rooms_close_all(app);
+    store_unsubscribe(app->store, app->node_channel);
     uv_close((uv_handle_t *)&app->beat_timer, NULL);
     uv_close((uv_handle_t *)&app->expire_timer, NULL);
     sfu_pool_close(app->sfus);
@@ -677,6 +724,7 @@ void live_app_free(live_t *app)
         free(e->val);
     }
     strmap_deinit(&app->peers);
+    strmap_deinit(&app->offers); /* empty: every offer completes before the loop ends */
     strmap_deinit(&app->rooms);
     auth_free(app->auth);
     live_app_routes_free();

@@ -117,11 +117,25 @@ static bool allowed(live_t *app, sio_socket_t *s, int ev, int64_t ack, const cha
 
 /* ---- publisher: offer -> answer ---------------------------------------------------------- */
 
+/* A publisher's offer. While it waits for the store (room check, SFU placement) it is listed in
+ * app->offers under its peer id, and the connection's ice-candidates queue up in cands: the
+ * browser trickles them right after the offer, before the peer exists on any SFU. */
 typedef struct media_op {
     live_op_t op;
     char *sdp;
     char peer[PEER_ID_MAX];
+    json_t *cands; /* queued RTCIceCandidateInit values (or null), sent after the offer */
 } media_op_t;
+
+static void offer_free(media_op_t *m)
+{
+    if (strmap_get(&m->op.app->offers, m->peer) == m) {
+        strmap_del(&m->op.app->offers, m->peer);
+    }
+    json_decref(m->cands);
+    free(m->sdp);
+    free(m);
+}
 
 static void on_publisher_answer(const char *sfu_id, const char *err, const char *msg,
                                 json_t *result, void *ud)
@@ -145,8 +159,7 @@ static void on_publisher_answer(const char *sfu_id, const char *err, const char 
         LOG_I("live", "publisher negotiated", "\"room\":\"%s\",\"sfu\":\"%s\",\"peer\":\"%s\"",
               log_esc(m->op.room), log_esc(sfu_id), log_esc(m->peer));
     }
-    free(m->sdp);
-    free(m);
+    offer_free(m);
 }
 
 static void send_publisher_offer(media_op_t *m, sfu_t *sfu)
@@ -158,23 +171,40 @@ static void send_publisher_offer(media_op_t *m, sfu_t *sfu)
         snprintf(r->pub_conn, sizeof r->pub_conn, "%s", m->op.sock);
     }
     peer_set(app, m->peer, sfu_id(sfu));
+    if (strmap_get(&app->offers, m->peer) == m) {
+        strmap_del(&app->offers, m->peer); /* from here on candidates go straight to the SFU */
+    }
     json_t *params =
         json_pack("{s:s, s:s, s:s}", "room", m->op.room, "peer", m->peer, "sdp", m->sdp);
+    json_t *cands = m->cands;
+    m->cands = NULL;
     sfu_call(sfu, "publisher.offer", params, on_publisher_answer, m);
+    /* the candidates that arrived meanwhile, in order, after the offer on the same stream */
+    size_t i;
+    json_t *c;
+    json_array_foreach(cands, i, c)
+    {
+        sfu_call(sfu, "peer.candidate", json_pack("{s:s, s:O}", "peer", m->peer, "candidate", c),
+                 NULL, NULL);
+    }
+    json_decref(cands);
 }
 
 static void on_placed(store_t *st, const store_res_t *res, void *ud)
 {
     media_op_t *m = ud;
     sfu_t *sfu = res->err == 0 && res->sfu ? sfu_pool_find(m->op.app->sfus, res->sfu) : NULL;
+    if (!live_op_socket(&m->op)) {
+        offer_free(m);
+        return;
+    }
     if (!sfu || sfu_get_state(sfu) != SFU_READY) {
         if (res->err && res->err != STORE_EUNAVAILABLE) {
             live_reply_store_err(&m->op, res);
         } else {
             live_reply_err(&m->op, APP_EUNAVAILABLE, "no media server is available; try again");
         }
-        free(m->sdp);
-        free(m);
+        offer_free(m);
         return;
     }
     send_publisher_offer(m, sfu);
@@ -190,6 +220,9 @@ static void on_offer_room(store_t *st, const store_res_t *res, void *ud)
     if (res->err) {
         live_reply_store_err(&m->op, res);
         goto done;
+    }
+    if (!live_op_socket(&m->op)) {
+        goto done; /* the publisher left meanwhile: no peer for nobody */
     }
     if (!r->owner || strcmp(r->owner, m->op.sub) != 0) {
         code = APP_EFORBIDDEN, msg = "you do not own this room";
@@ -215,8 +248,7 @@ static void on_offer_room(store_t *st, const store_res_t *res, void *ud)
                          on_placed, m);
     return;
 done:
-    free(m->sdp);
-    free(m);
+    offer_free(m);
 }
 
 void live_on_offer(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
@@ -239,6 +271,14 @@ void live_on_offer(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
         send_publisher_offer(m, sfu);
         return;
     }
+    if (strmap_get(&app->offers, m->peer)) {
+        live_reply_err(&m->op, APP_ECONFLICT, "an offer of this connection is being processed");
+        free(m->sdp);
+        free(m);
+        return;
+    }
+    m->cands = json_array();
+    strmap_put(&app->offers, m->peer, m);
     store_room_get(app->store, room, on_offer_room, m);
 }
 
@@ -293,9 +333,14 @@ static void on_subscriber_offer(const char *sfu_id, const char *err, const char 
     free(op);
 }
 
-static void create_subscriber(live_t *app, sfu_t *sfu, const char *room, const char *conn)
+/* Creates the subscriber of conn for room on sfu; op (NULL: a new one) is answered by
+ * on_subscriber_offer when it is a restart-ice. */
+static void create_subscriber(live_t *app, sfu_t *sfu, const char *room, const char *conn,
+                              live_op_t *op)
 {
-    live_op_t *op = live_op_new(app, LIVE_EV_OTHER, NULL, -1, room);
+    if (!op) {
+        op = live_op_new(app, LIVE_EV_OTHER, NULL, -1, room);
+    }
     snprintf(op->sock, sizeof op->sock, "%s", conn);
     peer_id(op->arg, 'S', room, conn);
     sfu_t *old = peer_sfu(app, op->arg);
@@ -314,7 +359,7 @@ static void on_subscribe_room(store_t *st, const store_res_t *res, void *ud)
     if (res->err == 0 && res->room->live && res->room->sfu && live_op_socket(op)) {
         sfu_t *sfu = sfu_pool_find(app->sfus, res->room->sfu);
         if (sfu && sfu_get_state(sfu) == SFU_READY) {
-            create_subscriber(app, sfu, op->room, op->sock);
+            create_subscriber(app, sfu, op->room, op->sock, NULL);
         } else {
             LOG_W("live", "room's media server not reachable from this node",
                   "\"room\":\"%s\",\"sfu\":\"%s\"", log_esc(op->room), log_esc(res->room->sfu));
@@ -421,14 +466,10 @@ void live_on_answer(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
              on_simple_reply, op);
 }
 
-/* The peer of this connection in room: the publisher's for its owner, else its subscriber. */
-static void conn_peer(live_t *app, live_user_t *u, const char *room, char *out)
+/* The peer of this connection in room: admins publish, viewers subscribe. */
+static void conn_peer(live_user_t *u, const char *room, char *out)
 {
-    peer_id(out, 'P', room, u->sock_id);
-    if (u->who.role == AUTH_ADMIN && strmap_get(&app->peers, out)) {
-        return;
-    }
-    peer_id(out, 'S', room, u->sock_id);
+    peer_id(out, u->who.role == AUTH_ADMIN ? 'P' : 'S', room, u->sock_id);
 }
 
 void live_on_candidate(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
@@ -454,7 +495,14 @@ void live_on_candidate(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
         return;
     }
     live_op_t *op = live_op_new(app, ev, s, ack, room);
-    conn_peer(app, live_user(s), room, op->arg);
+    conn_peer(live_user(s), room, op->arg);
+    media_op_t *pending = strmap_get(&app->offers, op->arg);
+    if (pending) {
+        json_array_append(pending->cands, c);
+        live_reply_ok(op, NULL);
+        free(op);
+        return;
+    }
     sfu_t *sfu = peer_sfu(app, op->arg);
     if (!sfu) {
         /* no media session (ended, or not started): a late candidate is harmless */
@@ -477,6 +525,25 @@ static void on_restart_reply(const char *sfu_id, const char *err, const char *ms
     on_simple_reply(sfu_id, err, msg, result, ud);
 }
 
+/* restart-ice of a viewer without a subscriber: a new one on the room's media server. */
+static void on_restart_room(store_t *st, const store_res_t *res, void *ud)
+{
+    live_op_t *op = ud;
+    live_t *app = op->app;
+    sfu_t *sfu = res->err == 0 && res->room->sfu ? sfu_pool_find(app->sfus, res->room->sfu) : NULL;
+    if (res->err) {
+        live_reply_store_err(op, res);
+    } else if (!res->room->live) {
+        live_reply_err(op, APP_ECONFLICT, "the room is not live");
+    } else if (!sfu || sfu_get_state(sfu) != SFU_READY) {
+        live_reply_err(op, APP_EUNAVAILABLE, "no media server is available; try again");
+    } else if (live_op_socket(op)) {
+        create_subscriber(app, sfu, op->room, op->sock, op);
+        return; /* on_subscriber_offer replies */
+    }
+    free(op);
+}
+
 void live_on_restart_ice(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_RESTART_ICE;
@@ -485,7 +552,7 @@ void live_on_restart_ice(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
         return;
     }
     live_op_t *op = live_op_new(app, ev, s, ack, room);
-    conn_peer(app, live_user(s), room, op->arg);
+    conn_peer(live_user(s), room, op->arg);
     sfu_t *sfu = peer_sfu(app, op->arg);
     if (sfu && sfu_get_state(sfu) == SFU_READY) {
         sfu_call(sfu, "peer.restart_ice", json_pack("{s:s}", "peer", op->arg), on_restart_reply,
@@ -493,12 +560,12 @@ void live_on_restart_ice(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
         return;
     }
     if (op->arg[0] == 'S') {
-        /* no subscriber (its SFU went away, or it was never made): make a fresh one */
-        live_media_subscribe(app, room, op->sock);
-        live_reply_ok(op, NULL);
-    } else {
-        live_reply_err(op, APP_ECONFLICT, "no media session to restart; send an offer");
+        /* no subscriber (its SFU went away, or it was never made): make a fresh one; the reply
+         * waits for its offer */
+        store_room_get(app->store, room, on_restart_room, op);
+        return;
     }
+    live_reply_err(op, APP_ECONFLICT, "no media session to restart; send an offer");
     free(op);
 }
 
@@ -616,9 +683,17 @@ void live_media_on_state(sfu_t *sfu, sfu_state_t old_state, sfu_state_t new_stat
                          void *ud)
 {
     live_t *app = ud;
-    if (app->closing || old_state != SFU_READY || new_state == SFU_READY) {
+    if (app->closing) {
         return;
     }
+    if (new_state == SFU_READY) {
+        live_sfu_beat(app, sfu); /* placeable at once, not at the next heartbeat */
+        return;
+    }
+    if (old_state != SFU_READY) {
+        return;
+    }
+    store_sfu_remove(app->store, sfu_id(sfu), NULL, NULL);
     /* the SFU is gone with every peer on it: end the broadcasts this node published there
      * (viewers get stream-ended; the admin page publishes again, on another SFU) */
     const char *id = sfu_id(sfu);
