@@ -145,7 +145,8 @@ static jwt_alg_t pem_alg(const unsigned char *pem, size_t len, bool private_key)
     }
     jwt_alg_t alg = JWT_ALG_INVAL;
     if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA) {
-        alg = JWT_ALG_RS256;
+        /* RFC 7518 3.3: a key of 2048 bits or larger MUST be used with RS256 */
+        alg = EVP_PKEY_get_bits(k) >= 2048 ? JWT_ALG_RS256 : JWT_ALG_INVAL;
     } else if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC) {
         char group[64] = "";
         if (EVP_PKEY_get_group_name(k, group, sizeof(group), NULL) == 1 &&
@@ -183,8 +184,8 @@ int auth_new(const auth_cfg_t *cfg, auth_t **out, char *err, size_t errlen)
         a->pub_alg = pem_alg(a->pub, a->pub_len, false);
         if (a->pub_alg == JWT_ALG_INVAL) {
             snprintf(err, errlen,
-                     "JWT_PUBLIC_KEY is not a PEM public key (BEGIN PUBLIC KEY) of type RSA or "
-                     "EC P-256");
+                     "JWT_PUBLIC_KEY is not a PEM public key (BEGIN PUBLIC KEY) of type RSA "
+                     "(2048 bits or more) or EC P-256");
             goto fail;
         }
     }
@@ -612,7 +613,7 @@ char *auth_mint(const auth_mint_t *m, const char **why)
         alg = pem_alg(key, key_len, true);
         if (alg == JWT_ALG_INVAL) {
             free(key);
-            *why = "private key is not an RSA or EC P-256 PEM key";
+            *why = "private key is not an RSA (>= 2048 bits) or EC P-256 PEM key";
             return NULL;
         }
     } else {

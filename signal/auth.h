@@ -53,7 +53,8 @@ typedef struct auth_cfg {
     const char *secret; /* JWT_SECRET: HS256 key; NULL when unset. "" is refused by auth_new. */
     /* JWT_PUBLIC_KEY: either PEM text (it contains "-----BEGIN"; literal "\n" sequences of a
      * one-line environment value are turned into newlines) or the path of a PEM file, read once
-     * by auth_new. An RSA key enables RS256, an EC P-256 key ES256. NULL when unset. */
+     * by auth_new. An RSA key (>= 2048 bits) enables RS256, an EC P-256 key ES256. NULL when
+     * unset. */
     const char *public_key;
     bool allow_anonymous; /* ALLOW_ANONYMOUS_VIEWERS=1 */
     int leeway_s;         /* exp/nbf leeway; < 0 means AUTH_LEEWAY_S */
@@ -71,7 +72,8 @@ bool auth_anonymous_allowed(const auth_t *a);
 /* Verifies token at time now_s (seconds since the epoch). On success returns 0 and fills *out
  * (the caller deinits it). On failure returns -1, sets *why and leaves *out zeroed. Refused:
  * malformed or over AUTH_MAX_TOKEN, bad signature, an algorithm other than the one bound to the
- * verifying key (HS256 for the secret; RS256 or ES256 for the public key), missing or
+ * verifying key (HS256 for the secret; RS256 or ES256 for the public key), a header `typ`
+ * other than "JWT" (libjwt 1.10 refuses it; an absent typ is fine), missing or
  * non-numeric exp, exp + leeway <= now, nbf > now + leeway (or non-numeric), missing or empty
  * sub, role other than "admin"/"viewer", rooms present but not an array of strings. */
 int auth_verify(const auth_t *a, const char *token, int64_t now_s, auth_identity_t *out,

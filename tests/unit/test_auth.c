@@ -201,6 +201,19 @@ TEST(config_refusals)
     ASSERT_EQ(auth_new(&c, &a, err, sizeof(err)), -1);
     c = (auth_cfg_t){ .public_key = EC_PRIV, .leeway_s = -1 }; /* a private key is not a pubkey */
     ASSERT_EQ(auth_new(&c, &a, err, sizeof(err)), -1);
+    /* RSA under 2048 bits (RFC 7518 3.3) */
+    EVP_PKEY *small = EVP_RSA_gen(1024);
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_PUBKEY(b, small);
+    char *pem = NULL;
+    long n = BIO_get_mem_data(b, &pem);
+    char *small_pub = strndup(pem, (size_t)n);
+    BIO_free(b);
+    EVP_PKEY_free(small);
+    c = (auth_cfg_t){ .public_key = small_pub, .leeway_s = -1 };
+    ASSERT_EQ(auth_new(&c, &a, err, sizeof(err)), -1);
+    free(small_pub);
+    ASSERT(strstr(err, "2048"));
     c = (auth_cfg_t){ .allow_anonymous = true, .leeway_s = -1 };
     ASSERT_EQ(auth_new(&c, &a, err, sizeof(err)), 0);
     ASSERT(auth_anonymous_allowed(a));
