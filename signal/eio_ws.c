@@ -251,8 +251,16 @@ int eio__ws_request(eio_server_t *srv, eio_session_t *s, int ver, http_req_t *re
     }
     char resp[256];
     ssize_t n = ws_handshake_response(resp, sizeof resp, accept);
-    http_part_t part = { (const uint8_t *)resp, (size_t)n, NULL };
-    if (n < 0 || http_conn_write(req->conn, &part, 1) != 0) {
+    if (n < 2) {
+        http_res_send(res, 500, "text/plain", "Internal Server Error", 21);
+        return HTTP_DONE;
+    }
+    /* the server's default headers (security headers) go into the 101 too */
+    const char *def = http_server_default_headers(http_conn_server(req->conn));
+    http_part_t parts[3] = { { (const uint8_t *)resp, (size_t)n - 2, NULL },
+                             { (const uint8_t *)def, strlen(def), NULL },
+                             { (const uint8_t *)"\r\n", 2, NULL } };
+    if (http_conn_write(req->conn, parts, 3) != 0) {
         return HTTP_DEFERRED; /* the connection is closing */
     }
     eio_ws_t *w = xcalloc(1, sizeof(*w));

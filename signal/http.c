@@ -265,7 +265,8 @@ static int send_response(http_conn_t *c, http_res_t *res, const http_part_t *par
             enc = c->acc_gzip ? "gzip" : "deflate";
         }
     }
-    http__head(&head, res, enc ? z.len : total, enc, keep, res->cors ? c->cors_lines : "");
+    http__head(&head, res, enc ? z.len : total, enc, keep, res->cors ? c->cors_lines : "",
+               c->srv->default_headers);
     all[0] = (http_part_t){ head.data, head.len, NULL };
     size_t n = nparts + 2;
     if (c->head) {
@@ -775,5 +776,6 @@ void http_server_free(http_server_t *srv)
         free(srv->routes[i].path);
     }
     free(srv->routes);
+    free(srv->default_headers);
     free(srv);
 }

@@ -133,6 +133,14 @@ int http_route_on_head(http_server_t *srv, const char *method, const char *path,
  * outlive the server. */
 http_server_t *http_server_new(uv_loop_t *loop, const http_limits_t *limits,
                                const http_cors_t *cors);
+/* Sets header lines added to every response of the server (errors, 404s, polling, the
+ * WebSocket 101 too), e.g. "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n".
+ * lines is copied; each line must be "Name: value\r\n" without control characters. A header a
+ * handler sets itself (http_res_header, same name, any case) wins over the default. NULL or ""
+ * clears the set. Returns 0, or -1 (set unchanged) for malformed lines. */
+int http_server_set_default_headers(http_server_t *srv, const char *lines);
+/* The default header lines ("" when none); valid until the next set or the server's free. */
+const char *http_server_default_headers(const http_server_t *srv);
 /* Binds and listens on host:port (port 0: ephemeral). Returns 0 or a UV_E* code. */
 int http_server_listen(http_server_t *srv, const char *host, int port);
 /* The bound port (after listen). */

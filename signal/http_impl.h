@@ -26,6 +26,7 @@ struct http_server {
     uv_idle_t idle;   /* runs deferred input of connections whose response completed */
     http_limits_t lim;
     http_cors_t cors;
+    char *default_headers; /* owned, "" or "Name: value\r\n"... */
     http_route_ent_t *routes;
     size_t nroutes;
     list_t conns; /* http_conn_t.link */
@@ -80,9 +81,12 @@ const http_route_ent_t *http__route_find(const http_server_t *srv, const char *m
                                          const char *path, bool *path_exists);
 void http__cors_lines(const http_server_t *srv, const http_req_t *req, char *out, size_t cap);
 /* Serialises status line + headers for res with a body of body_len bytes (content_encoding
- * may be NULL) into out. */
+ * may be NULL) into out. defaults: the server's default header lines, skipped where res has
+ * a header of the same name. */
 int http__head(buf_t *out, const http_res_t *res, size_t body_len, const char *content_encoding,
-               bool keep_alive, const char *cors_lines);
+               bool keep_alive, const char *cors_lines, const char *defaults);
+/* Whether the header lines (each "Name: value\r\n") have one named name[0..len). */
+bool http__lines_have(const char *lines, size_t lines_len, const char *name, size_t len);
 /* Compresses parts into out (gzip when gzip, else zlib deflate). Returns 0 or -1. */
 int http__compress(const http_part_t *parts, size_t n, bool gzip, buf_t *out);
 const char *http__status_text(int status);

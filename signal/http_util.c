@@ -324,8 +324,40 @@ const char *http__status_text(int status)
     }
 }
 
+bool http__lines_have(const char *lines, size_t lines_len, const char *name, size_t len)
+{
+    const char *p = lines, *end = lines + lines_len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *next = eol ? eol + 1 : end;
+        if ((size_t)(next - p) > len && p[len] == ':' && strncasecmp(p, name, len) == 0) {
+            return true;
+        }
+        p = next;
+    }
+    return false;
+}
+
+/* Appends the default lines whose names res does not set itself. */
+static int append_defaults(buf_t *out, const http_res_t *res, const char *defaults)
+{
+    const char *p = defaults;
+    int rc = 0;
+    while (rc == 0 && *p) {
+        const char *eol = strchr(p, '\n');
+        const char *next = eol ? eol + 1 : p + strlen(p);
+        const char *colon = memchr(p, ':', (size_t)(next - p));
+        if (colon && !http__lines_have((const char *)res->headers.data, res->headers.len, p,
+                                       (size_t)(colon - p))) {
+            rc = buf_append(out, p, (size_t)(next - p));
+        }
+        p = next;
+    }
+    return rc;
+}
+
 int http__head(buf_t *out, const http_res_t *res, size_t body_len, const char *content_encoding,
-               bool keep_alive, const char *cors_lines)
+               bool keep_alive, const char *cors_lines, const char *defaults)
 {
     int rc = buf_printf(out, "HTTP/1.1 %d %s\r\n", res->status, http__status_text(res->status));
     if (rc == 0 && res->content_type) {
@@ -345,6 +377,9 @@ int http__head(buf_t *out, const http_res_t *res, size_t body_len, const char *c
     }
     if (rc == 0 && cors_lines && *cors_lines) {
         rc = buf_append_str(out, cors_lines);
+    }
+    if (rc == 0 && defaults && *defaults) {
+        rc = append_defaults(out, res, defaults);
     }
     if (rc == 0 && res->headers.len) {
         rc = buf_append(out, res->headers.data, res->headers.len);
@@ -392,4 +427,54 @@ int http__compress(const http_part_t *parts, size_t n, bool gzip, buf_t *out)
     }
     deflateEnd(&z);
     return 0;
+}
+
+/* ---- default headers ------------------------------------------------------------------- */
+
+/* RFC 9110 5.1: a field name is a token. */
+static bool is_tchar(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool lines_valid(const char *p)
+{
+    while (*p) {
+        const char *n = p;
+        while (is_tchar(*p)) {
+            p++;
+        }
+        if (p == n || *p != ':') {
+            return false;
+        }
+        for (p++; *p && *p != '\r'; p++) {
+            if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+                return false;
+            }
+        }
+        if (p[0] != '\r' || p[1] != '\n') {
+            return false;
+        }
+        p += 2;
+    }
+    return true;
+}
+
+int http_server_set_default_headers(http_server_t *srv, const char *lines)
+{
+    if (!lines) {
+        lines = "";
+    }
+    if (!lines_valid(lines) || strlen(lines) > 8192) {
+        return -1;
+    }
+    free(srv->default_headers);
+    srv->default_headers = xstrdup(lines);
+    return 0;
+}
+
+const char *http_server_default_headers(const http_server_t *srv)
+{
+    return srv->default_headers ? srv->default_headers : "";
 }

@@ -16,6 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#define SECURITY_HEADERS                  \
+    "X-Content-Type-Options: nosniff\r\n" \
+    "Referrer-Policy: no-referrer\r\n"    \
+    "X-Frame-Options: DENY\r\n"
+
 typedef struct core_cfg {
     long port;
     const char *host;
@@ -174,6 +179,8 @@ int main(int argc, char **argv)
     uv_loop_init(&m.loop);
     http_cors_t cors = { app->cors_origin ? app->cors_origin() : NULL, false };
     m.http = http_server_new(&m.loop, NULL, &cors);
+    /* PROTOCOL.md 8: security headers on every response (pages add their own CSP) */
+    http_server_set_default_headers(m.http, SECURITY_HEADERS);
     sio_config_t sc = { (unsigned)cfg.ping_interval,
                         (unsigned)cfg.ping_timeout,
                         (unsigned)cfg.upgrade_timeout,

@@ -520,3 +520,82 @@ TEST(loop_server_close_keeps_queue_for_next_get)
     post(&s, sid, "42[\"close-session\"]", out, sizeof out);
     ASSERT_EQ(srv_stop(&s), 0);
 }
+
+static int on_framed(http_req_t *req, http_res_t *res, void *ud)
+{
+    http_res_header(res, "x-frame-options", "SAMEORIGIN"); /* the route's own wins */
+    http_res_send(res, 200, "text/plain", "hi", 2);
+    return HTTP_DONE;
+}
+
+/* Occurrences of "\r\nname" in the response head (case-sensitive, as we write them). */
+static int count_header(cli_t *c, const char *line)
+{
+    buf_append_byte(&c->resp, 0);
+    c->resp.len--;
+    const char *p = (const char *)c->resp.data, *end = strstr(p, "\r\n\r\n");
+    int n = 0;
+    while ((p = strstr(p, line)) != NULL && (!end || p < end)) {
+        n++;
+        p++;
+    }
+    return n;
+}
+
+TEST(loop_default_headers)
+{
+    srv_t s = { 0 };
+    srv_start(&s);
+    ASSERT_EQ(http_server_set_default_headers(s.http, "Bad Header\r\n"), -1);
+    ASSERT_EQ(http_server_set_default_headers(s.http, "X-A: 1\r\nX-B: 2"), -1);
+    ASSERT_EQ(http_server_set_default_headers(s.http, "X-A: 1\nX-B: 2\r\n"), -1);
+    ASSERT_EQ(http_server_set_default_headers(s.http, "X-Frame-Options: DENY\r\n"
+                                                      "X-Content-Type-Options: nosniff\r\n"),
+              0);
+    http_route(s.http, "GET", "/framed", HTTP_MATCH_EXACT, 0, on_framed, NULL);
+    const char *reqs[] = {
+        "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET /socket.io/?EIO=4&transport=polling&sid=nope HTTP/1.1\r\nHost: x\r\nConnection: "
+        "close\r\n\r\n",
+        "BAD\r\n\r\n",
+        "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nConnection: "
+        "Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "
+        "dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    };
+    const char *status[] = { "HTTP/1.1 200", "HTTP/1.1 404", "HTTP/1.1 400", "HTTP/1.1 400",
+                             "HTTP/1.1 101" };
+    for (size_t i = 0; i < sizeof reqs / sizeof *reqs; i++) {
+        cli_t c;
+        cli_start(&c, &s.loop, s.port, reqs[i]);
+        if (i == 4) {
+            /* the WebSocket stays open: wait for the 101 and the open packet, then hang up */
+            uint64_t end = uv_now(&s.loop) + 3000;
+            while (!strstr(c.resp.len ? (char *)c.resp.data : "", "\"sid\"") &&
+                   uv_now(&s.loop) < end) {
+                buf_append_byte(&c.resp, 0);
+                c.resp.len--;
+                uv_run(&s.loop, UV_RUN_ONCE);
+            }
+            uv_close((uv_handle_t *)&c.tcp, cli_closed);
+        }
+        ASSERT(run_until(&s.loop, &c.done));
+        ASSERT(c.resp.len > 12 && strncmp((char *)c.resp.data, status[i], 12) == 0);
+        ASSERT_EQ(count_header(&c, "\r\nX-Frame-Options: DENY\r\n"), 1);
+        ASSERT_EQ(count_header(&c, "\r\nX-Content-Type-Options: nosniff\r\n"), 1);
+        cli_free(&c);
+    }
+    cli_t c;
+    cli_start(&c, &s.loop, s.port, get_req("/framed"));
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT_EQ(count_header(&c, "\r\nX-Frame-Options: DENY\r\n"), 0);
+    ASSERT_EQ(count_header(&c, "\r\nx-frame-options: SAMEORIGIN\r\n"), 1);
+    ASSERT_EQ(count_header(&c, "\r\nX-Content-Type-Options: nosniff\r\n"), 1);
+    cli_free(&c);
+    ASSERT_EQ(http_server_set_default_headers(s.http, NULL), 0);
+    cli_start(&c, &s.loop, s.port, get_req("/nothing"));
+    ASSERT(run_until(&s.loop, &c.done));
+    ASSERT_EQ(count_header(&c, "X-Frame-Options"), 0);
+    cli_free(&c);
+    ASSERT_EQ(srv_stop(&s), 0);
+}
