@@ -78,9 +78,17 @@ enum {
     LIVE_EV_COUNT
 };
 
+typedef struct live live_t;
 typedef struct live_room live_room_t;
+typedef struct live_op live_op_t;
+/* A step to run once the node receives a room's events (live_room_subscribed). */
+typedef void (*live_room_fn)(live_t *app, live_op_t *op);
+typedef struct live_room_waiter {
+    live_room_fn fn;
+    live_op_t *op;
+} live_room_waiter_t;
 
-typedef struct live {
+struct live {
     uv_loop_t *loop;
     live_cfg_t cfg;
     sio_server_t *sio;
@@ -92,9 +100,9 @@ typedef struct live {
     strmap_t rooms; /* room id -> live_room_t: rooms with local members or a local publisher */
     uv_timer_t beat_timer, expire_timer;
     uint64_t chat_seq;
-    strmap_t chat_limits; /* user sub -> ratelimit_t* (chat is limited per user) */
-    strmap_t peers;       /* SFU peer id of a local connection -> malloc'd SFU id */
-    strmap_t offers; /* publisher peer id -> its offer waiting for the store (live_media.c) */
+    strmap_t chat_limits;  /* user sub -> ratelimit_t* (chat is limited per user) */
+    strmap_t peers;        /* SFU peer id of a local connection -> malloc'd SFU id */
+    strmap_t offers;       /* publisher peer id -> its offer waiting for the store (live_media.c) */
     char node_channel[80]; /* "n:<node id>": events for this node's connections */
     bool store_up;
     bool closing;
@@ -103,14 +111,20 @@ typedef struct live {
     uint64_t errors[APP_ERR_COUNT];
     uint64_t bus_out, bus_in;
     uint64_t connects_refused;
-} live_t;
+};
 
 /* Local per-room state on this node (created on first use, freed when idle). */
 struct live_room {
     live_t *app;
     char id[LIVE_ROOM_ID_MAX + 1];
     unsigned subs;       /* store_subscribe references this room holds (0 or 1) */
-    unsigned local_refs; /* local members and publisher */
+    unsigned local_refs; /* local members, publisher, grace period, pending joins/starts */
+    /* the channel subscription: sub_ctx != NULL while SUBSCRIBE is on its way; the steps that
+     * wait for it (a join's store call) run when it is active */
+    void *sub_ctx;
+    bool sub_ready;
+    live_room_waiter_t *waiters;
+    size_t nwaiters;
     /* viewer-count coalescer (PROTOCOL.md 5) */
     uv_timer_t count_timer;
     int64_t count_sent, count_pending;
@@ -138,8 +152,13 @@ typedef struct live_user {
     size_t nrooms;
 } live_user_t;
 
+/* live_op_t flags */
+enum {
+    LIVE_OP_ROOM_REF = 1 /* holds a reference on the local room (live_room_subscribed) */
+};
+
 /* A pending operation's context (heap; freed by the completion). */
-typedef struct live_op {
+struct live_op {
     live_t *app;
     int ev;                          /* LIVE_EV_* */
     char sock[LIVE_SOCK_ID_MAX + 1]; /* requesting socket, "" for none */
@@ -147,8 +166,8 @@ typedef struct live_op {
     char room[LIVE_ROOM_ID_MAX + 1];
     char sub[256]; /* requesting user's sub */
     char arg[128]; /* per-event extra (viewer id, peer id, reason) */
-    int flags;
-} live_op_t;
+    int flags;     /* LIVE_OP_* */
+};
 
 /* ---- live_app.c ---- */
 const char *live_ev_name(int ev);
@@ -203,6 +222,14 @@ void live_bus_on_message(store_t *st, const char *channel, const char *data, siz
 live_room_t *live_room_get(live_t *app, const char *room, bool create);
 void live_room_ref(live_room_t *r);
 void live_room_unref(live_room_t *r);
+/* Runs fn(app, op) once this node receives room's events (its channel subscription on the
+ * store is active; at once when it already is), so that a member added by fn misses nothing
+ * published after its ack. The local room is created if needed and referenced for op
+ * (LIVE_OP_ROOM_REF): op's completion releases it with live_room_release(). When the app is
+ * closing, fn runs at once. */
+void live_room_subscribed(live_t *app, const char *room, live_room_fn fn, live_op_t *op);
+/* Drops op's room reference if it holds one. */
+void live_room_release(live_t *app, live_op_t *op);
 void live_rooms_close_all(live_t *app);
 
 /* ---- live_room.c ---- */

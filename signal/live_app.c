@@ -518,8 +518,11 @@ void live_sfu_beat(live_t *app, sfu_t *sfu)
              "{\"socket\":\"%s\",\"draining\":%s,\"bitrateIn\":%llu,\"bitrateOut\":%llu}",
              log_esc(sfu_socket_path(sfu)), sfu_draining(sfu) ? "true" : "false",
              (unsigned long long)in, (unsigned long long)out);
-    store_sfu_t rec = { .id = sfu_id(sfu), .node = app->cfg.node_id, .load = (int64_t)peers,
-                        .capacity = 0, .info = info };
+    store_sfu_t rec = { .id = sfu_id(sfu),
+                        .node = app->cfg.node_id,
+                        .load = (int64_t)peers,
+                        .capacity = 0,
+                        .info = info };
     store_sfu_beat(app->store, &rec, (uint32_t)app->cfg.node_ttl_ms, NULL, NULL);
 }
 
@@ -605,9 +608,11 @@ int live_app_start(uv_loop_t *loop, sio_server_t *sio, http_server_t *http, live
     }
     if (app->cfg.kick_ban_ms < 0 || app->cfg.kick_ban_ms > UINT32_MAX ||
         app->cfg.publisher_grace_ms < 0 || app->cfg.stats_interval_ms <= 0 ||
-        app->cfg.node_ttl_ms < 300 || app->cfg.max_viewers < 0 || app->cfg.max_viewers > UINT32_MAX) {
-        snprintf(err, errlen, "invalid option value (kick-ban, publisher-grace, stats-interval, "
-                              "node-ttl >= 300 or max-viewers)");
+        app->cfg.node_ttl_ms < 300 || app->cfg.max_viewers < 0 ||
+        app->cfg.max_viewers > UINT32_MAX) {
+        snprintf(err, errlen,
+                 "invalid option value (kick-ban, publisher-grace, stats-interval, "
+                 "node-ttl >= 300 or max-viewers)");
         goto fail;
     }
     auth_cfg_t ac = { .secret = app->cfg.jwt_secret,

@@ -197,6 +197,61 @@ void live_bus_on_message(store_t *st, const char *channel, const char *data, siz
 
 /* ---- local room state --------------------------------------------------------------------- */
 
+typedef struct sub_ctx {
+    live_t *app;
+    char room[LIVE_ROOM_ID_MAX + 1];
+} sub_ctx_t;
+
+static void run_waiters(live_room_t *r)
+{
+    live_room_waiter_t *w = r->waiters;
+    size_t n = r->nwaiters;
+    r->waiters = NULL;
+    r->nwaiters = 0;
+    for (size_t i = 0; i < n; i++) {
+        w[i].fn(r->app, w[i].op);
+    }
+    free(w);
+}
+
+static void on_room_subscribed(store_t *st, const store_res_t *res, void *ud)
+{
+    sub_ctx_t *c = ud;
+    live_room_t *r = strmap_get(&c->app->rooms, c->room);
+    if (r && r->sub_ctx == c) {
+        /* an error (the store is down) lets the waiting steps run into the same error */
+        r->sub_ctx = NULL;
+        r->sub_ready = true;
+        run_waiters(r);
+    }
+    free(c);
+}
+
+void live_room_subscribed(live_t *app, const char *room, live_room_fn fn, live_op_t *op)
+{
+    live_room_t *r = live_room_get(app, room, true);
+    if (!r) {
+        fn(app, op);
+        return;
+    }
+    live_room_ref(r);
+    op->flags |= LIVE_OP_ROOM_REF;
+    if (r->sub_ready) {
+        fn(app, op);
+        return;
+    }
+    r->waiters = xrealloc(r->waiters, (r->nwaiters + 1) * sizeof(*r->waiters));
+    r->waiters[r->nwaiters++] = (live_room_waiter_t){ fn, op };
+}
+
+void live_room_release(live_t *app, live_op_t *op)
+{
+    if (op->flags & LIVE_OP_ROOM_REF) {
+        op->flags &= ~LIVE_OP_ROOM_REF;
+        live_room_unref(live_room_get(app, op->room, false));
+    }
+}
+
 live_room_t *live_room_get(live_t *app, const char *room, bool create)
 {
     live_room_t *r = strmap_get(&app->rooms, room);
@@ -215,7 +270,11 @@ live_room_t *live_room_get(live_t *app, const char *room, bool create)
     strmap_put(&app->rooms, room, r);
     char ch[LIVE_ROOM_ID_MAX + 8];
     snprintf(ch, sizeof ch, "r:%s", room);
-    store_subscribe(app->store, ch, NULL, NULL);
+    sub_ctx_t *c = xcalloc(1, sizeof(*c));
+    c->app = app;
+    snprintf(c->room, sizeof c->room, "%s", room);
+    r->sub_ctx = c;
+    store_subscribe(app->store, ch, on_room_subscribed, c);
     r->subs = 1;
     return r;
 }
@@ -242,6 +301,9 @@ static void room_free(live_room_t *r)
     }
     r->freeing = true;
     live_t *app = r->app;
+    /* the steps still waiting run now (the app is closing): they complete their ops */
+    r->sub_ctx = NULL;
+    run_waiters(r);
     strmap_del(&app->rooms, r->id);
     if (r->subs) {
         char ch[LIVE_ROOM_ID_MAX + 8];

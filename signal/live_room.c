@@ -86,13 +86,27 @@ static void send_stream_event(live_t *app, const char *room, const char *reason)
 
 /* ---- start-stream --------------------------------------------------------------------------- */
 
+/* start-stream's op: the title travels with it while the room's subscription is set up. */
+typedef struct start_op {
+    live_op_t op;
+    char *title; /* NULL: none given */
+} start_op_t;
+
+static void start_op_free(start_op_t *so)
+{
+    live_room_release(so->op.app, &so->op);
+    free(so->title);
+    free(so);
+}
+
 static void on_started(store_t *st, const store_res_t *res, void *ud)
 {
-    live_op_t *op = ud;
+    start_op_t *so = ud;
+    live_op_t *op = &so->op;
     live_t *app = op->app;
     if (res->err) {
         live_reply_store_err(op, res);
-        free(op);
+        start_op_free(so);
         return;
     }
     const store_room_t *r = res->room;
@@ -133,7 +147,7 @@ static void on_started(store_t *st, const store_res_t *res, void *ud)
         if (res->changed) {
             live_end_broadcast(app, op->room, op->sock, "publisher-left");
         }
-        free(op);
+        start_op_free(so);
         return;
     }
     buf_t b;
@@ -142,7 +156,24 @@ static void on_started(store_t *st, const store_res_t *res, void *ud)
     live_room_json(&b, r);
     live_reply_ok(op, (const char *)b.data);
     buf_deinit(&b);
-    free(op);
+    start_op_free(so);
+}
+
+/* start-stream, once this node receives the room's events (the sender gets stream-started). */
+static void start_subscribed(live_t *app, live_op_t *op)
+{
+    start_op_t *so = (start_op_t *)op;
+    live_user_t *u = live_user(live_op_socket(op));
+    if (!u) {
+        start_op_free(so);
+        return;
+    }
+    store_start_t a = { .room = op->room,
+                        .sub = u->who.sub,
+                        .conn = u->sock_id,
+                        .node = app->cfg.node_id,
+                        .title = so->title };
+    store_room_start(app->store, &a, on_started, so);
 }
 
 void live_on_start_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
@@ -169,14 +200,12 @@ void live_on_start_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
     if (!allowed(app, s, ev, ack, room, true)) {
         return;
     }
-    live_user_t *u = live_user(s);
+    start_op_t *so = xcalloc(1, sizeof(*so));
     live_op_t *op = live_op_new(app, ev, s, ack, room);
-    store_start_t a = { .room = room,
-                        .sub = u->who.sub,
-                        .conn = u->sock_id,
-                        .node = app->cfg.node_id,
-                        .title = title };
-    store_room_start(app->store, &a, on_started, op);
+    so->op = *op;
+    free(op);
+    so->title = title ? xstrdup(title) : NULL;
+    live_room_subscribed(app, room, start_subscribed, &so->op);
 }
 
 /* ---- stop-stream and the end of a broadcast ------------------------------------------------ */
@@ -222,6 +251,12 @@ void live_on_stop_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 
 /* ---- join-stream ----------------------------------------------------------------------------- */
 
+static void join_op_free(live_op_t *op)
+{
+    live_room_release(op->app, op);
+    free(op);
+}
+
 static void on_joined(store_t *st, const store_res_t *res, void *ud)
 {
     live_op_t *op = ud;
@@ -229,7 +264,7 @@ static void on_joined(store_t *st, const store_res_t *res, void *ud)
     sio_socket_t *s = live_op_socket(op);
     if (res->err) {
         live_reply_store_err(op, res);
-        free(op);
+        join_op_free(op);
         return;
     }
     live_user_t *u = live_user(s);
@@ -238,7 +273,7 @@ static void on_joined(store_t *st, const store_res_t *res, void *ud)
         if (res->changed) {
             store_member_leave(app->store, op->room, op->sock, NULL, NULL);
         }
-        free(op);
+        join_op_free(op);
         return;
     }
     join_local(u, s, op->room);
@@ -276,7 +311,25 @@ static void on_joined(store_t *st, const store_res_t *res, void *ud)
     if (viewer && res->room->live) {
         live_media_subscribe(app, op->room, op->sock);
     }
-    free(op);
+    join_op_free(op);
+}
+
+/* join-stream, once this node receives the room's events. */
+static void join_subscribed(live_t *app, live_op_t *op)
+{
+    live_user_t *u = live_user(live_op_socket(op));
+    if (!u) {
+        join_op_free(op);
+        return;
+    }
+    store_join_t j = { .room = op->room,
+                       .conn = u->sock_id,
+                       .user = u->who.sub,
+                       .name = u->who.name,
+                       .node = app->cfg.node_id,
+                       .role = auth_role_str(u->who.role),
+                       .max_viewers = (uint32_t)app->cfg.max_viewers };
+    store_member_join(app->store, &j, on_joined, op);
 }
 
 void live_on_join_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
@@ -286,16 +339,7 @@ void live_on_join_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
     if (!room || !allowed(app, s, ev, ack, room, false)) {
         return;
     }
-    live_user_t *u = live_user(s);
-    live_op_t *op = live_op_new(app, ev, s, ack, room);
-    store_join_t j = { .room = room,
-                       .conn = u->sock_id,
-                       .user = u->who.sub,
-                       .name = u->who.name,
-                       .node = app->cfg.node_id,
-                       .role = auth_role_str(u->who.role),
-                       .max_viewers = (uint32_t)app->cfg.max_viewers };
-    store_member_join(app->store, &j, on_joined, op);
+    live_room_subscribed(app, room, join_subscribed, live_op_new(app, ev, s, ack, room));
 }
 
 /* ---- leaving -------------------------------------------------------------------------------- */
@@ -604,7 +648,8 @@ void live_on_kick(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
     }
     live_op_t *op = live_op_new(app, ev, s, ack, room);
     snprintf(op->arg, sizeof op->arg, "%s", viewer);
-    store_viewer_kick(app->store, room, viewer, live_user(s)->who.sub, 0, on_kicked, op);
+    store_viewer_kick(app->store, room, viewer, live_user(s)->who.sub,
+                      (uint32_t)app->cfg.kick_ban_ms, on_kicked, op);
 }
 
 /* ---- media-state and recording ------------------------------------------------------------- */
