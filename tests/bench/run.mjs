@@ -2,15 +2,16 @@
 // reference (tests/bench/ref-server.mjs), side by side in one run. See docs/BENCHMARKS.md.
 // Started by scripts/bench.sh; settings from the environment:
 //   BENCH_RUNS (3) BENCH_HOLD (5000) BENCH_ROOM (1000) BENCH_MSGS (500) BENCH_WINDOW (20)
-//   BENCH_ACKS_WS (2000) BENCH_ACKS_POLL (500) BENCH_CONNECTS (2000) BENCH_WORKERS (2)
+//   BENCH_ACKS_WS (2000) BENCH_ACKS_POLL (1000) BENCH_CONNECTS (2000) BENCH_WORKERS (2)
 //   BENCH_SERVERS ("c,node") ONAIR_RELEASE_BUILD (build/release) BENCH_OUT (build/bench)
 // Per run and server: a fresh server process; (a) hold BENCH_HOLD idle WebSocket clients: RSS
 // per connection; (b) with them still connected, BENCH_ROOM of them join a room and one more
 // client sends BENCH_MSGS `bcast`s (acked, BENCH_WINDOW in flight): deliveries/s and server CPU
-// per delivery; (c) sequential ack round trips with socket.io-client over websocket and
-// polling: p50/p99; (d) BENCH_CONNECTS WebSocket connects (50 in flight per worker): connects/s
-// and server CPU per connect. Prints a markdown table of medians; writes JSON to BENCH_OUT.
-import { fork } from 'node:child_process';
+// per delivery; (d) BENCH_CONNECTS WebSocket connects (50 in flight per worker): connects/s
+// and server CPU per connect. Then (c), with a fresh process of every server running at once:
+// sequential ack round trips with socket.io-client over websocket and polling, alternating
+// between the servers in blocks of 50: p50/p99. Prints a markdown table of medians; writes JSON to BENCH_OUT.
+import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +28,7 @@ const cfg = {
   msgs: +env('BENCH_MSGS', 500),
   window: +env('BENCH_WINDOW', 20),
   acksWs: +env('BENCH_ACKS_WS', 2000),
-  acksPoll: +env('BENCH_ACKS_POLL', 500),
+  acksPoll: +env('BENCH_ACKS_POLL', 1000),
   connects: +env('BENCH_CONNECTS', 2000),
   workers: +env('BENCH_WORKERS', 2),
   servers: env('BENCH_SERVERS', 'c,node').split(','),
@@ -119,23 +120,60 @@ function pct(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function ackRtt(url, transport, n) {
-  const s = io(url, { forceNew: true, reconnection: false, transports: [transport] });
-  await new Promise((resolve, reject) => {
-    s.once('connect', resolve);
-    s.once('connect_error', reject);
-  });
-  const one = () => new Promise((resolve) => s.emit('echo', { t: 1, s: 'ack-rtt' }, resolve));
-  for (let i = 0; i < Math.min(100, n); i++) await one(); // warm up
-  const us = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = process.hrtime.bigint();
-    await one();
-    us.push(Number(process.hrtime.bigint() - t0) / 1000);
+/** One connected socket.io-client per server and transport; measures sequential `echo` ack
+ * round trips, alternating blocks of 50 between the servers so that load from elsewhere on the
+ * machine hits both alike. Returns {key: {p50, p99}}. */
+async function ackRtt(urls, transport, n) {
+  const socks = {};
+  for (const [k, url] of Object.entries(urls)) {
+    const s = io(url, { forceNew: true, reconnection: false, transports: [transport] });
+    await new Promise((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('connect_error', reject);
+    });
+    socks[k] = s;
   }
-  s.close();
-  us.sort((a, b) => a - b);
-  return { p50: pct(us, 50), p99: pct(us, 99) };
+  const one = (s) => new Promise((resolve) => s.emit('echo', { t: 1, s: 'ack-rtt' }, resolve));
+  const us = Object.fromEntries(Object.keys(urls).map((k) => [k, []]));
+  for (const s of Object.values(socks)) for (let i = 0; i < 100; i++) await one(s); // warm up
+  for (let done = 0; done < n; done += 50) {
+    for (const [k, s] of Object.entries(socks)) {
+      for (let i = 0; i < Math.min(50, n - done); i++) {
+        const t0 = process.hrtime.bigint();
+        await one(s);
+        us[k].push(Number(process.hrtime.bigint() - t0) / 1000);
+      }
+    }
+  }
+  for (const s of Object.values(socks)) s.close();
+  const out = {};
+  for (const [k, xs] of Object.entries(us)) {
+    xs.sort((x, y) => x - y);
+    out[k] = { p50: pct(xs, 50), p99: pct(xs, 99) };
+  }
+  return out;
+}
+
+/** (c) for every server at once: fresh processes, idle but for the one ack client each. */
+async function ackPhase() {
+  const srvs = {};
+  const r = {};
+  try {
+    for (const k of cfg.servers) srvs[k] = await SERVERS[k].start();
+    const urls = Object.fromEntries(Object.entries(srvs).map(([k, h]) => [k, h.url]));
+    const ws = await ackRtt(urls, 'websocket', cfg.acksWs);
+    const pl = await ackRtt(urls, 'polling', cfg.acksPoll);
+    for (const k of cfg.servers) {
+      r[k] = { ackWsP50: ws[k].p50, ackWsP99: ws[k].p99, ackPollP50: pl[k].p50, ackPollP99: pl[k].p99 };
+      log(`${k}: ack rtt ws p50 ${ws[k].p50.toFixed(0)} p99 ${ws[k].p99.toFixed(0)} us; polling p50 ${pl[k].p50.toFixed(0)} p99 ${pl[k].p99.toFixed(0)} us`);
+    }
+  } finally {
+    for (const [k, h] of Object.entries(srvs)) {
+      const ex = await h.stop();
+      if (r[k]) r[k].ackExit = ex;
+    }
+  }
+  return r;
 }
 
 async function benchOne(key, W) {
@@ -188,12 +226,6 @@ async function benchOne(key, W) {
     await sender.close();
     await W.all('close');
 
-    // (c) ack round trips, idle server
-    const ws = await ackRtt(url, 'websocket', cfg.acksWs);
-    const pl = await ackRtt(url, 'polling', cfg.acksPoll);
-    Object.assign(r, { ackWsP50: ws.p50, ackWsP99: ws.p99, ackPollP50: pl.p50, ackPollP99: pl.p99 });
-    log(`${key}: ack rtt ws p50 ${ws.p50.toFixed(0)} p99 ${ws.p99.toFixed(0)} us; polling p50 ${pl.p50.toFixed(0)} p99 ${pl.p99.toFixed(0)} us`);
-
     // (d) connects/s
     await delay(200);
     const c0 = cpuSec(pid);
@@ -233,6 +265,8 @@ const METRICS = [
 ];
 
 async function main() {
+  if (cfg.room > cfg.hold) throw new Error(`BENCH_ROOM (${cfg.room}) must not exceed BENCH_HOLD (${cfg.hold})`);
+  const load0 = os.loadavg();
   mkdirSync(cfg.out, { recursive: true });
   const W = new Workers(cfg.workers);
   await W.start();
@@ -245,6 +279,9 @@ async function main() {
         log(`run ${run + 1}/${cfg.runs}: ${SERVERS[k].label}`);
         results[k].push(await benchOne(k, W));
       }
+      log(`run ${run + 1}/${cfg.runs}: ack round trips, all servers side by side`);
+      const acks = await ackPhase();
+      for (const k of cfg.servers) Object.assign(results[k][run], acks[k]);
     }
   } finally {
     W.stop();
@@ -255,11 +292,27 @@ async function main() {
   const machine = `${os.cpus().length} × ${os.cpus()[0].model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${os.release()}, Node ${process.version}`;
   const lines = [];
   const hasBoth = cfg.servers.includes('c') && cfg.servers.includes('node');
-  lines.push(`Machine: ${machine}. Medians of ${cfg.runs} runs (${new Date().toISOString().slice(0, 16)}Z).`, '');
+  let rev = '?';
+  try {
+    rev = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {}
+  lines.push(
+    `Machine: ${machine}; load average before/after: ${load0.map((x) => x.toFixed(2)).join(' ')} / ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}. Tree at ${rev}, ${new Date().toISOString().slice(0, 16)}Z. ` +
+      `Medians of ${cfg.runs} runs (min–max in parentheses); hold ${cfg.hold}, room ${cfg.room} × ${cfg.msgs} messages, ` +
+      `${cfg.acksWs} WebSocket / ${cfg.acksPoll} polling acks, ${cfg.connects} connects, ${cfg.workers} client processes.`,
+    '',
+  );
   lines.push(`| metric | ${cfg.servers.map((k) => SERVERS[k].label).join(' | ')} |${hasBoth ? ' C/Node | target |' : ''}`);
   lines.push(`|---|${cfg.servers.map(() => '---:').join('|')}|${hasBoth ? '---:|---|' : ''}`);
   for (const [m, label, dp, target] of METRICS) {
-    const cells = cfg.servers.map((k) => med[k][m].toFixed(dp));
+    const cells = cfg.servers.map((k) => {
+      const xs = results[k].map((r) => r[m]);
+      const range = xs.length > 1 ? ` (${Math.min(...xs).toFixed(dp)}–${Math.max(...xs).toFixed(dp)})` : '';
+      return med[k][m].toFixed(dp) + range;
+    });
     const ratio = hasBoth ? ` ${(med.c[m] / med.node[m]).toFixed(3)} | ${target} |` : '';
     lines.push(`| ${label} | ${cells.join(' | ')} |${ratio}`);
   }
