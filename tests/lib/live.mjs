@@ -40,21 +40,12 @@ export function signalBin() {
  * connect(opts), stop() (asserts exit 0 after SIGTERM unless {check:false}), kill() (SIGKILL).
  */
 export async function startLive({ args = [], env = {}, redis, nodeId, port, timeoutMs = 15000 } = {}) {
-  const secret = env.JWT_SECRET === undefined ? crypto.randomBytes(24).toString('base64url') : env.JWT_SECRET;
-  const childEnv = { ...sanitizerEnv(), LOG_LEVEL: 'info', ...env };
-  // the environment of the test runner must not leak options into the node
-  for (const k of ['REDIS_URL', 'ALLOW_ANONYMOUS_VIEWERS', 'NODE_ENV', 'ONAIR_ENV', 'MAX_VIEWERS',
-    'TURN_SECRET', 'TURN_URLS', 'STUN_URLS', 'CORS_ORIGIN', 'NODE_ID', 'SFU_SPAWN', 'SFU_SOCKETS']) {
-    if (!(k in env) && process.env[k] !== undefined) childEnv[k] = '';
-  }
-  if (secret === null) delete childEnv.JWT_SECRET;
-  else childEnv.JWT_SECRET = secret;
+  const { secret, childEnv } = liveEnv(env);
   const id = nodeId || uid('node');
   let lastErr;
   for (let attempt = 0; attempt < (port ? 1 : 3); attempt++) {
     const p = port || (await freePort());
-    const argv = ['--app', 'livestream', '--host', HOST, '--port', String(p), '--node-id', id,
-      ...(redis ? ['--redis-url', redis] : []), ...args];
+    const argv = liveArgv({ port: p, nodeId: id, redis, args });
     try {
       const h = await spawnProcess({
         cmd: signalBin(),
@@ -71,6 +62,35 @@ export async function startLive({ args = [], env = {}, redis, nodeId, port, time
     }
   }
   throw lastErr;
+}
+
+/** The child environment: sanitizer defaults, LOG_LEVEL=info, a random JWT_SECRET unless given
+ * (null: unset), and the runner's own livestream variables blanked unless given. */
+function liveEnv(env) {
+  const secret = env.JWT_SECRET === undefined ? crypto.randomBytes(24).toString('base64url') : env.JWT_SECRET;
+  const childEnv = { ...sanitizerEnv(), LOG_LEVEL: 'info', ...env };
+  for (const k of ['REDIS_URL', 'ALLOW_ANONYMOUS_VIEWERS', 'NODE_ENV', 'ONAIR_ENV', 'MAX_VIEWERS',
+    'TURN_SECRET', 'TURN_URLS', 'STUN_URLS', 'CORS_ORIGIN', 'NODE_ID', 'SFU_SPAWN', 'SFU_SOCKETS',
+    'JWT_PUBLIC_KEY', 'PORT', 'HOST']) {
+    if (!(k in env) && process.env[k] !== undefined) delete childEnv[k];
+  }
+  if (secret === null) delete childEnv.JWT_SECRET;
+  else childEnv.JWT_SECRET = secret;
+  return { secret, childEnv };
+}
+
+function liveArgv({ port, nodeId, redis, args }) {
+  return ['--app', 'livestream', '--host', HOST, '--port', String(port), '--node-id', nodeId,
+    ...(redis ? ['--redis-url', redis] : []), ...args];
+}
+
+/** Spawns a livestream node without waiting for readiness (for start-up failures): the
+ * spawnProcess handle (lines, exited, stop). */
+export async function spawnLive({ args = [], env = {}, redis, nodeId } = {}) {
+  const { childEnv } = liveEnv(env);
+  const id = nodeId || uid('node');
+  return spawnProcess({ cmd: signalBin(), args: liveArgv({ port: await freePort(), nodeId: id, redis, args }),
+    env: childEnv, name: `live:${id}` });
 }
 
 function liveHandle(h, { port, secret, nodeId, argv }) {
