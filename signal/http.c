@@ -204,6 +204,14 @@ int http_conn_write(http_conn_t *c, const http_part_t *parts, size_t nparts)
     if (c->closing) {
         return UV_ECANCELED;
     }
+    return c->ssl ? http__tls_write(c, parts, nparts) : http__raw_write(c, parts, nparts);
+}
+
+int http__raw_write(http_conn_t *c, const http_part_t *parts, size_t nparts)
+{
+    if (c->closing) {
+        return UV_ECANCELED;
+    }
     wreq_t *w = xmalloc(sizeof(*w) + nparts * sizeof(shbuf_t *));
     uv_buf_t stackbufs[16];
     uv_buf_t *bufs = nparts <= 16 ? stackbufs : xmalloc(nparts * sizeof(uv_buf_t));
@@ -280,10 +288,7 @@ static int send_response(http_conn_t *c, http_res_t *res, const http_part_t *par
     buf_deinit(&z);
     buf_deinit(&head);
     if (rc == 0 && !keep) {
-        c->close_after_write = true;
-        if (c->writes == 0) {
-            conn_close_now(c);
-        }
+        http__conn_close_after_writes(c, true);
     }
     if (rc == 0 && keep && !c->closing) {
         uv_timer_again(&c->timer); /* idle keep-alive from now */
@@ -462,10 +467,8 @@ static void feed(http_conn_t *c, const char *data, size_t len)
             if (c->mode == CONN_RAW && !c->closing && len > used && c->ops && c->ops->on_data) {
                 c->ops->on_data(c, (uint8_t *)data + used, len - used, c->ops_ud);
             } else if (c->mode != CONN_RAW && !c->closing && !c->busy) {
-                c->close_after_write = true; /* an upgrade nobody took: end after the answer */
-                if (c->writes == 0) {
-                    conn_close_now(c);
-                }
+                /* an upgrade nobody took: end after the answer */
+                http__conn_close_after_writes(c, true);
             }
             return;
         }
@@ -489,6 +492,20 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
     b->len = sizeof c->srv->rbuf;
 }
 
+void http__conn_input(http_conn_t *c, char *data, size_t len)
+{
+    if (c->closing) {
+        return;
+    }
+    if (c->mode == CONN_RAW) {
+        if (c->ops && c->ops->on_data) {
+            c->ops->on_data(c, (uint8_t *)data, len, c->ops_ud);
+        }
+        return;
+    }
+    feed(c, data, len);
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     http_conn_t *c = s->data;
@@ -499,13 +516,11 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (n == 0) {
         return;
     }
-    if (c->mode == CONN_RAW) {
-        if (c->ops && c->ops->on_data) {
-            c->ops->on_data(c, (uint8_t *)b->base, (size_t)n, c->ops_ud);
-        }
-        return;
+    if (c->ssl) {
+        http__tls_input(c, b->base, (size_t)n);
+    } else {
+        http__conn_input(c, b->base, (size_t)n);
     }
-    feed(c, b->base, (size_t)n);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -534,6 +549,9 @@ static void on_conn_closed(uv_handle_t *h)
     buf_deinit(&c->hdrs);
     buf_deinit(&c->body);
     buf_deinit(&c->pending);
+    if (c->ssl) {
+        http__tls_conn_free(c);
+    }
     free(c);
     server_handle_closed(srv);
 }
@@ -556,14 +574,28 @@ static void conn_close_now(http_conn_t *c)
     uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 }
 
+void http__conn_close_after_writes(http_conn_t *c, bool notify)
+{
+    if (c->closing) {
+        return;
+    }
+    if (notify && c->ssl && !c->close_after_write) {
+        http__tls_shutdown(c);
+    }
+    c->close_after_write = true;
+    if (c->writes == 0) {
+        conn_close_now(c);
+    }
+}
+
 void http_conn_close(http_conn_t *c, bool graceful)
 {
     if (c->closing) {
         return;
     }
-    if (graceful && c->writes > 0) {
-        c->close_after_write = true;
+    if (graceful) {
         uv_read_stop((uv_stream_t *)&c->tcp);
+        http__conn_close_after_writes(c, true);
         return;
     }
     conn_close_now(c);
@@ -631,7 +663,13 @@ static void accept_one(http_server_t *srv)
         conn_close_now(c);
         return;
     }
+    if (srv->tls && http__tls_conn_init(c) != 0) {
+        LOG_W("http", "tls setup failed", "\"remote\":\"%s\"", c->remote);
+        conn_close_now(c);
+        return;
+    }
     uv_tcp_nodelay(&c->tcp, 1);
+    /* the idle timeout also bounds a TLS handshake */
     uv_timer_start(&c->timer, on_timer, srv->lim.idle_timeout_ms, srv->lim.idle_timeout_ms);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
@@ -777,5 +815,6 @@ void http_server_free(http_server_t *srv)
     }
     free(srv->routes);
     free(srv->default_headers);
+    http__tls_server_free(srv);
     free(srv);
 }

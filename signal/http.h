@@ -141,6 +141,13 @@ http_server_t *http_server_new(uv_loop_t *loop, const http_limits_t *limits,
 int http_server_set_default_headers(http_server_t *srv, const char *lines);
 /* The default header lines ("" when none); valid until the next set or the server's free. */
 const char *http_server_default_headers(const http_server_t *srv);
+/* Serves HTTPS (and WSS) on every connection from now on: loads the PEM certificate chain
+ * and private key; TLS 1.2+, no renegotiation, ALPN http/1.1. A connection whose TLS fails is
+ * closed with a log line (a plain-HTTP request gets a plaintext 400 first). Returns 0, or -1
+ * with a message in err (nothing changed). Call before listening. */
+int http_server_set_tls(http_server_t *srv, const char *cert_file, const char *key_file, char *err,
+                        size_t errcap);
+bool http_server_tls(const http_server_t *srv);
 /* Binds and listens on host:port (port 0: ephemeral). Returns 0 or a UV_E* code. */
 int http_server_listen(http_server_t *srv, const char *host, int port);
 /* The bound port (after listen). */

@@ -5,6 +5,7 @@
 #include "../common/list.h"
 #include "http.h"
 #include <llhttp.h>
+#include <openssl/ssl.h>
 
 #define HTTP_MAX_HEADERS 64
 
@@ -40,6 +41,8 @@ struct http_server {
     void (*close_cb)(http_server_t *, void *);
     void *close_ud;
     char rbuf[65536]; /* read buffer: input is consumed synchronously in on_read */
+    SSL_CTX *tls;     /* NULL: plain HTTP */
+    char tls_in[16384], tls_out[16384]; /* TLS plaintext scratch: SSL_read, coalesced writes */
 };
 
 enum {
@@ -74,7 +77,29 @@ struct http_conn {
     const http_conn_ops_t *ops;
     void *ops_ud;
     char remote[64];
+    SSL *ssl;        /* TLS state with its two memory BIOs, or NULL */
+    bool tls_failed; /* a TLS error: nothing more is read or encrypted */
 };
+
+/* http.c, for http_tls.c */
+/* Writes bytes to the socket as they are (the TLS layer's records). */
+int http__raw_write(http_conn_t *c, const http_part_t *parts, size_t nparts);
+/* Handles plaintext input: HTTP parsing, or on_data after an upgrade. */
+void http__conn_input(http_conn_t *c, char *data, size_t len);
+/* Closes once the pending writes are done (notify: send a TLS close_notify first). */
+void http__conn_close_after_writes(http_conn_t *c, bool notify);
+
+/* http_tls.c */
+void http__tls_server_free(http_server_t *srv);
+/* Creates c->ssl in accept state. Returns 0 or -1. */
+int http__tls_conn_init(http_conn_t *c);
+void http__tls_conn_free(http_conn_t *c);
+/* Received bytes: decrypts them and passes the plaintext to http__conn_input. */
+void http__tls_input(http_conn_t *c, const char *data, size_t len);
+/* Encrypts parts and writes the records. Returns 0 or an error (the connection is closing). */
+int http__tls_write(http_conn_t *c, const http_part_t *parts, size_t nparts);
+/* Queues a close_notify alert (after a complete handshake). */
+void http__tls_shutdown(http_conn_t *c);
 
 /* http_util.c */
 const http_route_ent_t *http__route_find(const http_server_t *srv, const char *method,

@@ -20,6 +20,7 @@
     "X-Content-Type-Options: nosniff\r\n" \
     "Referrer-Policy: no-referrer\r\n"    \
     "X-Frame-Options: DENY\r\n"
+#define HSTS_HEADER "Strict-Transport-Security: max-age=31536000\r\n"
 
 typedef struct core_cfg {
     long port;
@@ -28,6 +29,7 @@ typedef struct core_cfg {
     size_t max_payload;
     const char *client_dir;
     const char *app;
+    const char *tls_cert, *tls_key;
 } core_cfg_t;
 
 static core_cfg_t cfg;
@@ -41,6 +43,9 @@ static const cfg_opt_t core_opts[] = {
     { "connect-timeout", "CONNECT_TIMEOUT", CFG_INT, &cfg.connect_timeout, "45000", "ms" },
     { "max-payload", "MAX_HTTP_BUFFER_SIZE", CFG_SIZE, &cfg.max_payload, "1e6",
       "maxHttpBufferSize: bytes per POST body / WebSocket message" },
+    { "tls-cert", "TLS_CERT", CFG_STR, &cfg.tls_cert, NULL,
+      "PEM certificate chain: serve HTTPS/WSS (with --tls-key)" },
+    { "tls-key", "TLS_KEY", CFG_STR, &cfg.tls_key, NULL, "PEM private key of --tls-cert" },
     { "client-dir", "CLIENT_DIR", CFG_STR, &cfg.client_dir, NULL,
       "socket.io-client dist/ directory (default: signal/www/node_modules/...)" },
     { 0 },
@@ -128,6 +133,28 @@ static void shutdown_all(mainctx_t *m)
     uv_close((uv_handle_t *)&m->sigterm, NULL);
 }
 
+/* HTTPS when TLS_CERT and TLS_KEY are set (PROTOCOL.md 8). Returns 0, or -1 after logging
+ * why (the process then exits 2). */
+static int setup_tls(http_server_t *http)
+{
+    const char *cert = cfg.tls_cert && *cfg.tls_cert ? cfg.tls_cert : NULL;
+    const char *key = cfg.tls_key && *cfg.tls_key ? cfg.tls_key : NULL;
+    if (!cert && !key) {
+        return 0;
+    }
+    if (!cert || !key) {
+        LOG_E("main", "TLS needs both a certificate and a key",
+              "\"hint\":\"set TLS_CERT and TLS_KEY (--tls-cert, --tls-key)\"");
+        return -1;
+    }
+    char err[1024];
+    if (http_server_set_tls(http, cert, key, err, sizeof err) != 0) {
+        LOG_E("main", "cannot set up TLS", "\"err\":\"%s\"", log_esc(err));
+        return -1;
+    }
+    return 0;
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     shutdown_all(h->data);
@@ -179,8 +206,16 @@ int main(int argc, char **argv)
     uv_loop_init(&m.loop);
     http_cors_t cors = { app->cors_origin ? app->cors_origin() : NULL, false };
     m.http = http_server_new(&m.loop, NULL, &cors);
+    if (setup_tls(m.http) != 0) {
+        http_server_close(m.http, on_http_closed, &m);
+        uv_run(&m.loop, UV_RUN_DEFAULT);
+        http_server_free(m.http);
+        uv_loop_close(&m.loop);
+        return 2;
+    }
     /* PROTOCOL.md 8: security headers on every response (pages add their own CSP) */
-    http_server_set_default_headers(m.http, SECURITY_HEADERS);
+    http_server_set_default_headers(m.http, http_server_tls(m.http) ? SECURITY_HEADERS HSTS_HEADER
+                                                                    : SECURITY_HEADERS);
     sio_config_t sc = { (unsigned)cfg.ping_interval,
                         (unsigned)cfg.ping_timeout,
                         (unsigned)cfg.upgrade_timeout,
@@ -213,8 +248,9 @@ int main(int argc, char **argv)
             exit_code = 1;
             shutdown_all(&m);
         } else {
-            LOG_I("main", "listening", "\"port\":%d,\"host\":\"%s\",\"app\":\"%s\"",
-                  http_server_port(m.http), log_esc(cfg.host), app->name);
+            LOG_I("main", "listening", "\"port\":%d,\"host\":\"%s\",\"app\":\"%s\",\"tls\":%s",
+                  http_server_port(m.http), log_esc(cfg.host), app->name,
+                  http_server_tls(m.http) ? "true" : "false");
         }
     }
     uv_run(&m.loop, UV_RUN_DEFAULT);
