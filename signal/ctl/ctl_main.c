@@ -12,6 +12,9 @@
 #define DEFAULT_URL        "http://127.0.0.1:3000"
 #define DEFAULT_TIMEOUT_MS 10000
 #define SELF_TOKEN_TTL_S   300
+/* Connection (viewer) ids may begin with '-': say how to pass them. */
+#define DASH_HINT \
+    "\n  an id that begins with '-' goes after \"--\", e.g. onairctl kick ROOM -- -xYz"
 
 int ctl_error(int code, const char *fmt, ...)
 {
@@ -141,7 +144,14 @@ int ctl_mint(const char *sub, const char *name, bool admin, int64_t ttl_s, const
     const char **ids = xcalloc(AUTH_MAX_ROOMS + 1, sizeof(*ids));
     size_t n = 0;
     int rc = 0;
-    for (char *t = list ? strtok_r(list, ", ", &save) : NULL; t; t = strtok_r(NULL, ", ", &save)) {
+    for (char *t = list ? strtok_r(list, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+        t += strspn(t, " ");
+        for (size_t e = strlen(t); e > 0 && t[e - 1] == ' '; e--) {
+            t[e - 1] = 0;
+        }
+        if (!*t) {
+            continue;
+        }
         size_t len = strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
         if (t[len] || len > 64 || n == AUTH_MAX_ROOMS) {
             snprintf(err, errlen, "--rooms: '%.80s' is not a room id (A-Z a-z 0-9 _ -, 1-64)", t);
@@ -251,7 +261,7 @@ static int parse_args(int argc, char **argv, ctl_t *c, cmdline_t *cl)
             continue;
         }
         if (a[1] != '-') {
-            return ctl_error(CTL_USAGE, "unknown option %s (see onairctl --help)", a);
+            return ctl_error(CTL_USAGE, "unknown option %s (see onairctl --help)%s", a, DASH_HINT);
         }
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t nl = eq ? (size_t)(eq - name) : strlen(name);
@@ -260,8 +270,8 @@ static int parse_args(int argc, char **argv, ctl_t *c, cmdline_t *cl)
             d++;
         }
         if (!d->name) {
-            return ctl_error(CTL_USAGE, "unknown option --%.*s (see onairctl --help)", (int)nl,
-                             name);
+            return ctl_error(CTL_USAGE, "unknown option --%.*s (see onairctl --help)%s", (int)nl,
+                             name, DASH_HINT);
         }
         const char *v = NULL;
         if (d->value) {
