@@ -169,12 +169,13 @@ export async function publishToSfu(rpc, pub, { room, peer, codec = '', degradati
 
 // Creates a subscriber on the SFU and connects the page to it: subscriber.create -> offer ->
 // page answer -> subscriber.answer. candidatesFirst: send the page's first candidate to the SFU
-// before subscriber.answer (the SFU must hold it until it has the answer).
+// before subscriber.answer (the SFU must hold it until it has the answer). rtcConfig: extra
+// RTCConfiguration of the page's pc (e.g. TURN iceServers and iceTransportPolicy 'relay').
 // Returns {errors, offer, answer, sent, stop()}.
-export async function subscribeFromSfu(rpc, sub, { room, peer, candidatesFirst = false } = {}) {
+export async function subscribeFromSfu(rpc, sub, { room, peer, candidatesFirst = false, rtcConfig } = {}) {
   const rel = relayCandidates(rpc, sub, peer);
   const res = await rpc.call('subscriber.create', { room, peer }, { timeoutMs: 10000 });
-  const answer = await sub.call('answerOffer', peer, res.sdp);
+  const answer = await sub.call('answerOffer', peer, res.sdp, rtcConfig);
   rel.toPage.open();
   if (candidatesFirst) {
     rel.toSfu.open();

@@ -12,9 +12,11 @@
     if (typeof window[fn] === 'function') window[fn](...args).catch(() => {});
   }
 
-  function newPeer(id) {
+  // config: extra RTCConfiguration (e.g. {iceServers: [{urls, username, credential}],
+  // iceTransportPolicy: 'relay'}); by default no ICE server at all (host candidates only).
+  function newPeer(id, config = {}) {
     if (peers.has(id)) throw new Error(`peer ${id} exists`);
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    const pc = new RTCPeerConnection({ iceServers: [], ...config });
     const p = { id, pc, pending: [], times: { created: now() }, errors: [], states: [], video: null, frames: 0, first: null, candidates: 0 };
     peers.set(id, p);
     const mark = (k) => { if (!(k in p.times)) p.times[k] = now(); };
