@@ -1,7 +1,9 @@
-/* sfu/api.c: the RPC methods (docs/RPC.md) and the controller session: hello first, events
- * held while a request runs and sent after its response, the grace period after the controller
- * leaves and the periodic stats event. Parameter checks happen here; rooms and peers do the
- * work. */
+/* sfu/api.c: the RPC methods (docs/RPC.md) and the controller sessions: several controllers
+ * (one per signal node, named by the node id of its hello), each owning the peers and rooms it
+ * created; events held while a request runs and sent after its response, to the owner of the
+ * peer they name; a grace period per controller after its connection drops, resumed by a hello
+ * with the same node id; the periodic stats event to every controller. Parameter checks happen
+ * here; rooms and peers do the work. */
 #include "api.h"
 #include "../common/log.h"
 #include "../proto/sdp.h"
@@ -17,8 +19,24 @@
 
 #define TICK_MS 20
 
+/* A controller: a signal node, connected or within its grace period. */
+typedef struct ctl {
+    sfu_t *s;
+    GQuark node;
+    unsigned conn;     /* its RPC connection, 0 while disconnected */
+    guint grace_timer; /* GSource id or 0 */
+} ctl_t;
+
+/* An event held during a request: to one node (0: every controller). */
+typedef struct held {
+    GQuark to;
+    json_t *msg;
+} held_t;
+
 typedef struct req {
     sfu_t *s;
+    unsigned conn;
+    GQuark owner; /* the caller's node (0 before hello) */
     const json_t *params;
     rpc_err_t *err;
     char *why;
@@ -40,32 +58,61 @@ static json_t *fail(req_t *q, rpc_err_t code, const char *fmt, ...)
 
 /* ---- events ------------------------------------------------------------------------------ */
 
+/* Sends msg (stolen) to node to's connection, or to every controller when to is 0. */
+static void route(sfu_t *s, GQuark to, json_t *msg)
+{
+    if (s->quiet || !s->rpc || !s->conns) {
+        json_decref(msg);
+        return;
+    }
+    if (to) {
+        ctl_t *c = g_hash_table_lookup(s->ctls, GUINT_TO_POINTER(to));
+        if (c && c->conn) {
+            rpc_server_send(s->rpc, c->conn, msg);
+        } else {
+            json_decref(msg);
+        }
+        return;
+    }
+    /* a failed send closes its connection, which changes s->conns: collect the ids first */
+    GList *ids = g_hash_table_get_keys(s->conns);
+    for (GList *l = ids; l; l = l->next) {
+        rpc_server_send(s->rpc, GPOINTER_TO_UINT(l->data), json_incref(msg));
+    }
+    g_list_free(ids);
+    json_decref(msg);
+}
+
 void sfu_emit(sfu_t *s, rpc_event_t ev, json_t *data)
 {
+    GQuark to = 0;
+    const char *pid = ev != RPC_EV_STATS ? json_string_value(json_object_get(data, "peer")) : NULL;
+    peer_t *p = pid ? sfu_peer_find(s, pid) : NULL;
+    if (p) {
+        to = p->owner;
+    }
     json_t *msg = rpc_event_new(ev, data);
     if (s->deferred) {
-        json_array_append_new(s->deferred, msg);
-    } else if (s->hello && s->rpc) {
-        rpc_server_send(s->rpc, msg);
+        held_t h = { to, msg };
+        g_array_append_val(s->deferred, h);
     } else {
-        json_decref(msg);
+        route(s, to, msg);
     }
 }
 
-void api_after_request(void *ud)
+void api_after_request(void *ud, unsigned conn)
 {
     sfu_t *s = ud;
-    json_t *held = s->deferred;
+    GArray *held = s->deferred;
     s->deferred = NULL;
-    size_t i;
-    json_t *msg;
-    json_array_foreach(held, i, msg)
-    {
-        if (s->hello && s->rpc) {
-            rpc_server_send(s->rpc, json_incref(msg));
-        }
+    if (!held) {
+        return;
     }
-    json_decref(held);
+    for (guint i = 0; i < held->len; i++) {
+        held_t *h = &g_array_index(held, held_t, i);
+        route(s, h->to, h->msg);
+    }
+    g_array_free(held, TRUE);
 }
 
 /* ---- lookups --------------------------------------------------------------------------- */
@@ -124,12 +171,37 @@ static bool at_capacity(sfu_t *s)
 
 /* ---- methods ---------------------------------------------------------------------------- */
 
-static void grace_stop(sfu_t *s)
+static void grace_stop(ctl_t *c)
 {
-    if (s->grace_timer) {
-        g_source_remove(s->grace_timer);
-        s->grace_timer = 0;
+    if (c->grace_timer) {
+        g_source_remove(c->grace_timer);
+        c->grace_timer = 0;
     }
+}
+
+/* The stats result with the SFU-wide fields the signal side places rooms by. */
+static json_t *api_stats(sfu_t *s, const char *room)
+{
+    json_t *st = stats_json(s, room);
+    json_t *load = json_object_get(st, "load");
+    json_object_set_new(load, "draining", json_boolean(s->draining));
+    json_object_set_new(load, "max_peers", json_integer(s->cfg.max_peers));
+    return st;
+}
+
+static bool room_has_peer_of(room_t *r, GQuark node)
+{
+    if (r->owner == node || (r->publisher && r->publisher->owner == node)) {
+        return true;
+    }
+    list_t *l;
+    list_foreach(l, &r->subs)
+    {
+        if (list_entry(l, peer_t, room_link)->owner == node) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static json_t *m_hello(req_t *q)
@@ -145,24 +217,51 @@ static json_t *m_hello(req_t *q)
     }
     const char *why = NULL;
     const char *node = rpc_get_str(q->params, "node", 256, &why);
-    if (!node) {
-        return fail(q, RPC_E_INVALID_PARAMS, "node: %s", why);
+    if (!node || !*node) {
+        return fail(q, RPC_E_INVALID_PARAMS, "node: %s", node ? "empty" : why);
     }
-    grace_stop(s);
+    GQuark nq = g_quark_from_string(node);
+    ctl_t *cur = g_hash_table_lookup(s->conns, GUINT_TO_POINTER(q->conn));
+    if (cur && cur->node != nq) {
+        return fail(q, RPC_E_CONFLICT, "this connection is node %s", g_quark_to_string(cur->node));
+    }
+    ctl_t *c = g_hash_table_lookup(s->ctls, GUINT_TO_POINTER(nq));
+    if (!c) {
+        c = g_new0(ctl_t, 1);
+        c->s = s;
+        c->node = nq;
+        g_hash_table_insert(s->ctls, GUINT_TO_POINTER(nq), c);
+    }
+    if (c->conn && c->conn != q->conn) {
+        /* the node reconnected before we saw its old connection go: the new one takes over */
+        unsigned old = c->conn;
+        g_hash_table_remove(s->conns, GUINT_TO_POINTER(old));
+        c->conn = 0;
+        LOG_W("api", "controller replaced by a new connection of the same node",
+              "\"node\":\"%s\",\"old_conn\":%u,\"conn\":%u", log_esc(node), old, q->conn);
+        rpc_server_close_conn(s->rpc, old, "replaced by a new connection of the same node");
+    }
+    grace_stop(c);
+    c->conn = q->conn;
+    g_hash_table_insert(s->conns, GUINT_TO_POINTER(q->conn), c);
     json_t *resumed = json_array();
     GHashTableIter it;
     gpointer key, val;
     g_hash_table_iter_init(&it, s->rooms);
     while (g_hash_table_iter_next(&it, &key, &val)) {
-        json_array_append_new(resumed, json_string(key));
+        if (room_has_peer_of(val, nq)) {
+            json_array_append_new(resumed, json_string(key));
+        }
     }
-    LOG_I("api", "hello", "\"node\":\"%s\",\"resumed\":%zu", log_esc(node),
-          json_array_size(resumed));
-    s->hello = true;
-    s->had_controller = true;
-    return json_pack("{s:i,s:s,s:I,s:{s:I},s:o}", "version", RPC_VERSION, "sfu_id", s->id, "pid",
-                     (json_int_t)getpid(), "capacity", "max_peers", (json_int_t)s->cfg.max_peers,
-                     "resumed", resumed);
+    LOG_I("api", "hello", "\"node\":\"%s\",\"conn\":%u,\"resumed\":%zu,\"controllers\":%u",
+          log_esc(node), q->conn, json_array_size(resumed), g_hash_table_size(s->conns));
+    json_t *st = api_stats(s, NULL);
+    json_t *load = json_incref(json_object_get(st, "load"));
+    json_decref(st);
+    return json_pack("{s:i,s:s,s:I,s:{s:I},s:o,s:b,s:o}", "version", RPC_VERSION, "sfu_id", s->id,
+                     "pid", (json_int_t)getpid(), "capacity", "max_peers",
+                     (json_int_t)s->cfg.max_peers, "resumed", resumed, "draining", s->draining,
+                     "load", load);
 }
 
 static json_t *m_room_open(req_t *q)
@@ -172,7 +271,10 @@ static json_t *m_room_open(req_t *q)
         return NULL;
     }
     bool created = false;
-    room_open(q->s, id, &created);
+    room_t *r = room_open(q->s, id, &created);
+    if (created) {
+        r->owner = q->owner;
+    }
     return json_pack("{s:s,s:b}", "room", id, "created", created);
 }
 
@@ -212,10 +314,12 @@ static json_t *m_publisher_offer(req_t *q)
     bool fresh = !p;
     if (!r) {
         r = room_open(s, room_id, NULL);
+        r->owner = q->owner;
     }
     if (fresh) {
         p = peer_new(s, r, peer_id, PEER_PUB);
     }
+    p->owner = q->owner; /* who negotiates it gets its events */
     char *answer = peer_pub_offer(p, sdp, q->err, q->why, q->whylen);
     if (!answer) {
         if (fresh) {
@@ -231,6 +335,7 @@ static json_t *m_publisher_offer(req_t *q)
         }
         r->publisher = p;
     }
+    r->owner = p->owner; /* a room belongs to its publisher's node */
     json_t *res = json_pack("{s:s}", "sdp", answer);
     g_free(answer);
     return res;
@@ -265,6 +370,7 @@ static json_t *m_subscriber_create(req_t *q)
     if (fresh) {
         p = peer_new(s, r, peer_id, PEER_SUB);
     }
+    p->owner = q->owner;
     char *offer = peer_sub_offer(p, false, q->err, q->why, q->whylen);
     if (!offer) {
         if (fresh) {
@@ -365,7 +471,7 @@ static json_t *m_stats(req_t *q)
             return fail(q, RPC_E_NOT_FOUND, "no room %s", room_id);
         }
     }
-    return stats_json(q->s, room_id);
+    return api_stats(q->s, room_id);
 }
 
 static json_t *m_drain(req_t *q)
@@ -379,14 +485,16 @@ static json_t *m_drain(req_t *q)
     return json_pack("{s:b}", "draining", q->s->draining);
 }
 
-json_t *api_on_request(void *ud, const rpc_msg_t *m, rpc_err_t *err, char *why, size_t whylen)
+json_t *api_on_request(void *ud, unsigned conn, const rpc_msg_t *m, rpc_err_t *err, char *why,
+                       size_t whylen)
 {
     sfu_t *s = ud;
-    req_t q = { s, m->body, err, why, whylen };
+    ctl_t *c = g_hash_table_lookup(s->conns, GUINT_TO_POINTER(conn));
+    req_t q = { s, conn, c ? c->node : 0, m->body, err, why, whylen };
     if (!s->deferred) {
-        s->deferred = json_array();
+        s->deferred = g_array_new(FALSE, FALSE, sizeof(held_t));
     }
-    if (!s->hello && m->method != RPC_M_HELLO) {
+    if (!c && m->method != RPC_M_HELLO) {
         return fail(&q, RPC_E_BAD_STATE, "hello first");
     }
     switch (m->method) {
@@ -419,36 +527,88 @@ json_t *api_on_request(void *ud, const rpc_msg_t *m, rpc_err_t *err, char *why, 
 
 /* ---- session ------------------------------------------------------------------------------- */
 
+static bool owns_anything(sfu_t *s, GQuark node)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, s->rooms);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        if (room_has_peer_of(v, node)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void ctl_free(gpointer p)
+{
+    ctl_t *c = p;
+    grace_stop(c);
+    g_free(c);
+}
+
 static gboolean on_grace_expired(gpointer ud)
 {
-    sfu_t *s = ud;
-    s->grace_timer = 0;
-    LOG_W("api", "no controller within the grace period: closing everything",
-          "\"rooms\":%u,\"peers\":%u", g_hash_table_size(s->rooms), g_hash_table_size(s->peers));
-    sfu_close_all(s, "controller-lost");
+    ctl_t *c = ud;
+    sfu_t *s = c->s;
+    GQuark node = c->node;
+    c->grace_timer = 0;
+    /* first the rooms it published (their subscribers of other nodes hear of it), then its
+     * peers in the rooms of other nodes */
+    unsigned nrooms = 0, npeers = 0;
+    GList *rooms = g_hash_table_get_values(s->rooms);
+    for (GList *l = rooms; l; l = l->next) {
+        room_t *r = l->data;
+        if (r->owner == node) {
+            room_close(r, "controller-lost");
+            nrooms++;
+        }
+    }
+    g_list_free(rooms);
+    GList *peers = g_hash_table_get_values(s->peers);
+    for (GList *l = peers; l; l = l->next) {
+        peer_t *p = l->data;
+        if (p->owner == node && !p->closed) {
+            peer_close(p, "controller-lost");
+            npeers++;
+        }
+    }
+    g_list_free(peers);
+    LOG_W("api", "controller not back within the grace period: its rooms and peers closed",
+          "\"node\":\"%s\",\"rooms\":%u,\"peers\":%u", log_esc(g_quark_to_string(node)), nrooms,
+          npeers);
+    g_hash_table_remove(s->ctls, GUINT_TO_POINTER(node)); /* frees c */
     return G_SOURCE_REMOVE;
 }
 
-void api_on_disconnect(void *ud)
+void api_on_disconnect(void *ud, unsigned conn)
 {
     sfu_t *s = ud;
-    bool had = s->hello;
-    s->hello = false;
-    if (!had || s->grace_timer) {
+    if (!s->conns) {
+        return; /* shutting down */
+    }
+    ctl_t *c = g_hash_table_lookup(s->conns, GUINT_TO_POINTER(conn));
+    if (!c) {
+        return; /* never said hello, or replaced */
+    }
+    g_hash_table_remove(s->conns, GUINT_TO_POINTER(conn));
+    c->conn = 0;
+    const char *node = g_quark_to_string(c->node);
+    if (!owns_anything(s, c->node)) {
+        LOG_I("api", "controller gone", "\"node\":\"%s\",\"conn\":%u", log_esc(node), conn);
+        g_hash_table_remove(s->ctls, GUINT_TO_POINTER(c->node));
         return;
     }
-    if (g_hash_table_size(s->rooms) == 0 && g_hash_table_size(s->peers) == 0) {
-        return;
-    }
-    LOG_I("api", "controller gone: grace period", "\"grace_ms\":%ld", s->cfg.grace_ms);
-    s->grace_timer = g_timeout_add((guint)s->cfg.grace_ms, on_grace_expired, s);
+    LOG_I("api", "controller gone: grace period", "\"node\":\"%s\",\"conn\":%u,\"grace_ms\":%ld",
+          log_esc(node), conn, s->cfg.grace_ms);
+    c->grace_timer = g_timeout_add((guint)s->cfg.grace_ms, on_grace_expired, c);
 }
 
 static gboolean on_stats_timer(gpointer ud)
 {
     sfu_t *s = ud;
-    if (s->hello) {
-        sfu_emit(s, RPC_EV_STATS, stats_json(s, NULL));
+    if (g_hash_table_size(s->conns) > 0) {
+        sfu_emit(s, RPC_EV_STATS, api_stats(s, NULL));
     }
     return G_SOURCE_CONTINUE;
 }
@@ -463,6 +623,8 @@ void api_init(sfu_t *s)
 {
     s->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)room_free);
     s->peers = g_hash_table_new(g_str_hash, g_str_equal);
+    s->ctls = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, ctl_free);
+    s->conns = g_hash_table_new(g_direct_hash, g_direct_equal);
     stats_init(s);
     if (s->cfg.stats_ms > 0) {
         s->stats_timer = g_timeout_add((guint)s->cfg.stats_ms, on_stats_timer, s);
@@ -475,11 +637,8 @@ void api_deinit(sfu_t *s)
     if (!s->rooms) {
         return;
     }
-    bool hello = s->hello;
-    s->hello = false; /* no events during shutdown */
+    s->quiet = true; /* no events during shutdown */
     sfu_close_all(s, "shutdown");
-    s->hello = hello;
-    grace_stop(s);
     if (s->stats_timer) {
         g_source_remove(s->stats_timer);
         s->stats_timer = 0;
@@ -488,9 +647,16 @@ void api_deinit(sfu_t *s)
         g_source_remove(s->tick_timer);
         s->tick_timer = 0;
     }
+    g_hash_table_destroy(s->conns);
+    g_hash_table_destroy(s->ctls); /* stops the grace timers */
     g_hash_table_destroy(s->rooms);
     g_hash_table_destroy(s->peers);
-    s->rooms = s->peers = NULL;
-    json_decref(s->deferred);
-    s->deferred = NULL;
+    s->rooms = s->peers = s->ctls = s->conns = NULL;
+    if (s->deferred) {
+        for (guint i = 0; i < s->deferred->len; i++) {
+            json_decref(g_array_index(s->deferred, held_t, i).msg);
+        }
+        g_array_free(s->deferred, TRUE);
+        s->deferred = NULL;
+    }
 }

@@ -10,8 +10,9 @@ void api_init(sfu_t *s);
 void api_deinit(sfu_t *s);
 
 /* rpc_server_cbs_t callbacks; ud is the sfu_t. */
-json_t *api_on_request(void *ud, const rpc_msg_t *m, rpc_err_t *err, char *why, size_t whylen);
-void api_after_request(void *ud);
-void api_on_disconnect(void *ud);
+json_t *api_on_request(void *ud, unsigned conn, const rpc_msg_t *m, rpc_err_t *err, char *why,
+                       size_t whylen);
+void api_after_request(void *ud, unsigned conn);
+void api_on_disconnect(void *ud, unsigned conn);
 
 #endif

@@ -46,6 +46,7 @@ struct peer {
     peer_role_t role;
     peer_state_t state;
     bool closed;
+    GQuark owner; /* node id of the controller that created it: its events go there (api.c) */
     uint32_t local_ssrc; /* sender ssrc of the RTCP the SFU sends on this connection */
     ice_t *ice;          /* owned */
     dtls_t *dtls;        /* owned */

@@ -12,6 +12,7 @@ struct room {
     peer_t *publisher; /* borrowed; NULL when none */
     list_t subs;       /* subscribers, via peer_t.room_link */
     unsigned n_subs;
+    GQuark owner; /* node id of the controller that opened it or published last (api.c) */
     /* counters of peers that have left, so the room's totals never go backwards: NACKs of
      * subscribers, keyframe requests sent to publishers */
     uint64_t gone_nacks, gone_plis;

@@ -1,7 +1,9 @@
-/* sfu/rpc_server.c: the RPC listener and the controller connection on GIO. Reads go through a
- * G_IO_IN socket source into a capped buffer cut into frames; writes are tried at once and the
- * rest waits for G_IO_OUT. A framing error or a second controller gets an "error" event and
- * its connection is closed; the process never exits because of RPC input. */
+/* sfu/rpc_server.c: the RPC listener and its connections on GIO. Reads go through a G_IO_IN
+ * socket source into a capped buffer cut into frames; writes are tried at once and the rest
+ * waits for G_IO_OUT. A framing error (or a connection over RPC_SERVER_MAX_CONNS) gets an
+ * "error" event and is closed; the process never exits because of RPC input. Each connection's
+ * sources die with it, so a callback never sees a freed connection; code that may close one
+ * (a write error) re-checks it by id before touching it again. */
 #include "rpc_server.h"
 #include "../common/buf.h"
 #include "../common/log.h"
@@ -17,9 +19,10 @@
 #include <unistd.h>
 
 #define READ_CHUNK 65536
-#define OUT_MAX    (64u * 1024 * 1024) /* a controller this far behind is dropped */
+#define OUT_MAX    (64u * 1024 * 1024) /* a connection this far behind is dropped */
 
 typedef struct conn {
+    rpc_server_t *srv;
     GSocketConnection *gconn; /* owned reference */
     GSocket *sock;            /* borrowed from gconn */
     GSource *in_src, *out_src;
@@ -32,7 +35,7 @@ struct rpc_server {
     GSocketService *svc;
     rpc_server_cbs_t cbs;
     void *ud;
-    conn_t *ctl; /* the controlling connection or NULL */
+    GHashTable *conns; /* id -> conn_t* (owned) */
     unsigned next_conn;
 };
 
@@ -40,17 +43,18 @@ static void conn_close(rpc_server_t *srv, conn_t *c, bool notify);
 
 static int flush_out(rpc_server_t *srv, conn_t *c);
 
+static conn_t *conn_find(rpc_server_t *srv, unsigned id)
+{
+    return g_hash_table_lookup(srv->conns, GUINT_TO_POINTER(id));
+}
+
 static gboolean on_writable(GSocket *sock, GIOCondition cond, gpointer ud)
 {
-    rpc_server_t *srv = ud;
-    conn_t *c = srv->ctl;
-    if (!c || c->sock != sock) {
-        return G_SOURCE_REMOVE;
-    }
+    conn_t *c = ud;
     g_source_destroy(c->out_src);
     g_source_unref(c->out_src);
     c->out_src = NULL;
-    flush_out(srv, c);
+    flush_out(c->srv, c);
     return G_SOURCE_REMOVE;
 }
 
@@ -65,7 +69,7 @@ static int flush_out(rpc_server_t *srv, conn_t *c)
                 g_error_free(err);
                 break;
             }
-            LOG_W("rpc", "controller write failed", "\"conn\":%u,\"error\":\"%s\"", c->id,
+            LOG_W("rpc", "connection write failed", "\"conn\":%u,\"error\":\"%s\"", c->id,
                   log_esc(err->message));
             g_error_free(err);
             conn_close(srv, c, true);
@@ -75,22 +79,22 @@ static int flush_out(rpc_server_t *srv, conn_t *c)
     }
     if (c->out.len > 0 && !c->out_src) {
         c->out_src = g_socket_create_source(c->sock, G_IO_OUT, NULL);
-        g_source_set_callback(c->out_src, (GSourceFunc)(void (*)(void))on_writable, srv, NULL);
+        g_source_set_callback(c->out_src, (GSourceFunc)(void (*)(void))on_writable, c, NULL);
         g_source_attach(c->out_src, NULL);
     }
     return 0;
 }
 
 /* Queues msg (stolen) and writes what the socket takes. Returns 0; -1 when the connection was
- * closed (write error, or a controller that lets OUT_MAX bytes pile up); -2 when msg itself
- * cannot be sent (over RPC_MAX_FRAME): nothing was queued. */
+ * closed (write error, or a peer that lets OUT_MAX bytes pile up); -2 when msg itself cannot
+ * be sent (over RPC_MAX_FRAME): nothing was queued. */
 static int conn_send(rpc_server_t *srv, conn_t *c, json_t *msg)
 {
     size_t before = c->out.len;
     int rc = rpc_encode(&c->out, msg);
     json_decref(msg);
     if (rc == PROTO_ETOOBIG && before + RPC_HDR_LEN + RPC_MAX_FRAME > OUT_MAX) {
-        LOG_W("rpc", "controller too slow, closing", "\"conn\":%u,\"queued\":%zu", c->id,
+        LOG_W("rpc", "connection too slow, closing", "\"conn\":%u,\"queued\":%zu", c->id,
               c->out.len);
         conn_close(srv, c, true);
         return -1;
@@ -122,14 +126,23 @@ static void conn_free(conn_t *c)
 
 static void conn_close(rpc_server_t *srv, conn_t *c, bool notify)
 {
-    LOG_I("rpc", "controller disconnected", "\"conn\":%u", c->id);
-    if (srv->ctl == c) {
-        srv->ctl = NULL;
-    }
+    unsigned id = c->id;
+    LOG_I("rpc", "connection closed", "\"conn\":%u", id);
+    g_hash_table_remove(srv->conns, GUINT_TO_POINTER(id));
     conn_free(c);
     if (notify && srv->cbs.on_disconnect) {
-        srv->cbs.on_disconnect(srv->ud);
+        srv->cbs.on_disconnect(srv->ud, id);
     }
+}
+
+/* Queues an "error" event and writes it if the socket takes it now (best effort). */
+static void send_error_event(conn_t *c, const char *why)
+{
+    json_t *ev = rpc_event_new(RPC_EV_ERROR, json_pack("{s:s}", "message", why));
+    if (rpc_encode(&c->out, ev) == 0) {
+        g_socket_send(c->sock, (const gchar *)c->out.data, c->out.len, NULL, NULL);
+    }
+    json_decref(ev);
 }
 
 static void send_error_response(rpc_server_t *srv, conn_t *c, int64_t id, rpc_err_t code,
@@ -153,9 +166,9 @@ static int handle_frame(rpc_server_t *srv, conn_t *c, const uint8_t *p, size_t n
     } else {
         rpc_err_t err = RPC_E_INTERNAL;
         char msg[256] = "";
-        json_t *res = srv->cbs.on_request(srv->ud, &m, &err, msg, sizeof msg);
-        /* the handler never closes the controller, but check before touching c again */
-        if (srv->ctl && srv->ctl->id == id) {
+        json_t *res = srv->cbs.on_request(srv->ud, id, &m, &err, msg, sizeof msg);
+        /* the handler never closes this connection, but check before touching c again */
+        if (conn_find(srv, id) == c) {
             if (res) {
                 if (conn_send(srv, c, rpc_result_new(m.id, res)) == -2) {
                     send_error_response(srv, c, m.id, RPC_E_INTERNAL,
@@ -168,31 +181,29 @@ static int handle_frame(rpc_server_t *srv, conn_t *c, const uint8_t *p, size_t n
             json_decref(res);
         }
         if (srv->cbs.after_request) {
-            srv->cbs.after_request(srv->ud);
+            srv->cbs.after_request(srv->ud, id);
         }
     }
     rpc_msg_deinit(&m);
-    return srv->ctl && srv->ctl->id == id ? 0 : -1;
+    return conn_find(srv, id) == c ? 0 : -1;
 }
 
 static void fatal_frame_error(rpc_server_t *srv, conn_t *c, const char *why)
 {
-    LOG_W("rpc", "framing error, closing the controller", "\"conn\":%u,\"error\":\"%s\"", c->id,
+    LOG_W("rpc", "framing error, closing the connection", "\"conn\":%u,\"error\":\"%s\"", c->id,
           why);
     json_t *data = json_pack("{s:s}", "message", why);
+    unsigned id = c->id;
     conn_send(srv, c, rpc_event_new(RPC_EV_ERROR, data));
-    if (srv->ctl == c) {
+    if (conn_find(srv, id) == c) {
         conn_close(srv, c, true);
     }
 }
 
 static gboolean on_readable(GSocket *sock, GIOCondition cond, gpointer ud)
 {
-    rpc_server_t *srv = ud;
-    conn_t *c = srv->ctl;
-    if (!c || c->sock != sock) {
-        return G_SOURCE_REMOVE;
-    }
+    conn_t *c = ud;
+    rpc_server_t *srv = c->srv;
     if (buf_reserve(&c->in, READ_CHUNK) != 0) {
         fatal_frame_error(srv, c, "input buffer full");
         return G_SOURCE_REMOVE;
@@ -205,7 +216,7 @@ static gboolean on_readable(GSocket *sock, GIOCondition cond, gpointer ud)
     }
     if (n <= 0) {
         if (err) {
-            LOG_W("rpc", "controller read failed", "\"conn\":%u,\"error\":\"%s\"", c->id,
+            LOG_W("rpc", "connection read failed", "\"conn\":%u,\"error\":\"%s\"", c->id,
                   log_esc(err->message));
             g_error_free(err);
         }
@@ -242,28 +253,25 @@ static gboolean on_incoming(GSocketService *svc, GSocketConnection *gconn, GObje
 {
     rpc_server_t *srv = ud;
     conn_t *c = g_new0(conn_t, 1);
+    c->srv = srv;
     c->gconn = g_object_ref(gconn);
     c->sock = g_socket_connection_get_socket(gconn);
     c->id = ++srv->next_conn;
     g_socket_set_blocking(c->sock, FALSE);
     buf_init(&c->in, RPC_HDR_LEN + RPC_MAX_FRAME + READ_CHUNK);
     buf_init(&c->out, OUT_MAX);
-    if (srv->ctl) {
-        LOG_W("rpc", "second controller refused", "\"conn\":%u,\"current\":%u", c->id,
-              srv->ctl->id);
-        json_t *ev = rpc_event_new(
-            RPC_EV_ERROR, json_pack("{s:s}", "message", "another controller is connected"));
-        rpc_encode(&c->out, ev);
-        json_decref(ev);
-        /* best effort: one small frame into an empty socket buffer */
-        g_socket_send(c->sock, (const gchar *)c->out.data, c->out.len, NULL, NULL);
+    if (g_hash_table_size(srv->conns) >= RPC_SERVER_MAX_CONNS) {
+        LOG_W("rpc", "connection refused: too many", "\"conn\":%u,\"max\":%d", c->id,
+              RPC_SERVER_MAX_CONNS);
+        send_error_event(c, "too many connections");
         conn_free(c);
         return TRUE;
     }
-    LOG_I("rpc", "controller connected", "\"conn\":%u", c->id);
-    srv->ctl = c;
+    LOG_I("rpc", "connection accepted", "\"conn\":%u,\"open\":%u", c->id,
+          g_hash_table_size(srv->conns) + 1);
+    g_hash_table_insert(srv->conns, GUINT_TO_POINTER(c->id), c);
     c->in_src = g_socket_create_source(c->sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-    g_source_set_callback(c->in_src, (GSourceFunc)(void (*)(void))on_readable, srv, NULL);
+    g_source_set_callback(c->in_src, (GSourceFunc)(void (*)(void))on_readable, c, NULL);
     g_source_attach(c->in_src, NULL);
     return TRUE;
 }
@@ -309,7 +317,9 @@ rpc_server_t *rpc_server_new(const char *path, const rpc_server_cbs_t *cbs, void
     memcpy(srv->path, path, strlen(path) + 1);
     srv->cbs = *cbs;
     srv->ud = ud;
+    srv->conns = g_hash_table_new(g_direct_hash, g_direct_equal);
     if (clear_stale(path, err, errlen) != 0) {
+        g_hash_table_destroy(srv->conns);
         g_free(srv);
         return NULL;
     }
@@ -324,6 +334,7 @@ rpc_server_t *rpc_server_new(const char *path, const rpc_server_cbs_t *cbs, void
         snprintf(err, errlen, "cannot listen on %s: %s", path, gerr->message);
         g_error_free(gerr);
         g_object_unref(srv->svc);
+        g_hash_table_destroy(srv->conns);
         g_free(srv);
         return NULL;
     }
@@ -338,14 +349,16 @@ void rpc_server_free(rpc_server_t *srv)
     if (!srv) {
         return;
     }
-    if (srv->ctl) {
-        conn_t *c = srv->ctl;
-        flush_out(srv, c);
-        if (srv->ctl) {
-            srv->ctl = NULL;
+    GList *all = g_hash_table_get_keys(srv->conns);
+    for (GList *l = all; l; l = l->next) {
+        conn_t *c = conn_find(srv, GPOINTER_TO_UINT(l->data));
+        if (c && flush_out(srv, c) == 0 && (c = conn_find(srv, GPOINTER_TO_UINT(l->data)))) {
+            g_hash_table_remove(srv->conns, l->data);
             conn_free(c);
         }
     }
+    g_list_free(all);
+    g_hash_table_destroy(srv->conns);
     g_signal_handlers_disconnect_by_data(srv->svc, srv);
     g_socket_service_stop(srv->svc);
     g_socket_listener_close(G_SOCKET_LISTENER(srv->svc));
@@ -354,16 +367,28 @@ void rpc_server_free(rpc_server_t *srv)
     g_free(srv);
 }
 
-int rpc_server_send(rpc_server_t *srv, json_t *msg)
+int rpc_server_send(rpc_server_t *srv, unsigned conn, json_t *msg)
 {
-    if (!srv->ctl) {
+    conn_t *c = conn_find(srv, conn);
+    if (!c) {
         json_decref(msg);
         return -1;
     }
-    return conn_send(srv, srv->ctl, msg);
+    return conn_send(srv, c, msg) == 0 ? 0 : -1;
 }
 
-bool rpc_server_connected(const rpc_server_t *srv)
+void rpc_server_close_conn(rpc_server_t *srv, unsigned conn, const char *why)
 {
-    return srv->ctl != NULL;
+    conn_t *c = conn_find(srv, conn);
+    if (!c) {
+        return;
+    }
+    LOG_I("rpc", "closing a connection", "\"conn\":%u,\"why\":\"%s\"", conn, log_esc(why));
+    send_error_event(c, why);
+    conn_close(srv, c, false);
+}
+
+unsigned rpc_server_conn_count(const rpc_server_t *srv)
+{
+    return g_hash_table_size(srv->conns);
 }

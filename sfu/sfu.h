@@ -47,9 +47,10 @@ typedef struct sfu {
     GHashTable *rooms;   /* id -> room_t*; the table owns the rooms */
     GHashTable *peers;   /* id -> peer_t*; the table holds one reference */
     bool draining;
-    bool hello;          /* the current controller said hello */
-    bool had_controller; /* a controller said hello at some point (grace applies) */
-    guint grace_timer;   /* GSource id or 0 */
+    /* controllers (api.c): one per signal node, named by the node id of its hello */
+    GHashTable *ctls;  /* node GQuark -> ctl (owned): connected or in its grace period */
+    GHashTable *conns; /* RPC connection id -> ctl (borrowed): connections that said hello */
+    bool quiet;        /* shutdown: no events */
     guint stats_timer;
     guint tick_timer; /* periodic RTCP work (receiver reports, NACK retries, coalesced PLIs) */
     /* process totals for the load figures */
@@ -57,10 +58,12 @@ typedef struct sfu {
     uint64_t last_stats_ms, last_cpu_us;
     double bitrate_in, bitrate_out, cpu;
     /* events raised while a request is handled go out after its response */
-    json_t *deferred; /* array of event messages, or NULL outside a request */
+    GArray *deferred; /* api.c's held events, or NULL outside a request */
 } sfu_t;
 
-/* Queues an event for the controller (dropped when none is connected). Steals data. */
+/* Sends an event (api.c). One that names a known peer ("peer" in data) goes to the peer's
+ * owner (the controller whose node created it), any other to every controller; dropped when
+ * the addressee is not connected. Steals data. */
 void sfu_emit(sfu_t *s, rpc_event_t ev, json_t *data);
 
 /* Room and peer lookups; NULL when absent. Borrowed pointers. */

@@ -1,5 +1,5 @@
 // tests/integration/sfu_rpc.test.mjs: onair-sfu's RPC server against docs/RPC.md, without media:
-// session (hello, bad_state, second controller, grace/resume), framing errors, every kind of
+// session (hello, bad_state, several controllers, grace/resume per node), framing errors, every kind of
 // malformed request (exact error code, the SFU lives on), rooms, drain and stats. No peer is
 // created here, so no ICE agent gathers; peer tests are in tests/e2e/ (inside a netns).
 // Every SFU must exit 0 on SIGTERM: under ASan that also proves no leak.
@@ -71,14 +71,66 @@ describe('session', () => {
     await rpc.close();
   });
 
-  test('a second controller gets an error event and is closed; the first keeps working', async () => {
-    const { rpc: first } = await RpcClient.reopen(sfu.rpcPath);
-    const second = await RpcClient.connect(sfu.rpcPath);
-    const ev = await second.waitEvent('error');
-    assert.equal(typeof ev.message, 'string');
-    await second.waitClosed();
-    await alive(first);
+  test('a second controller (another node) is accepted and works beside the first', async () => {
+    const { rpc: first } = await RpcClient.reopen(sfu.rpcPath, { node: 'node-a' });
+    const { rpc: second, hello } = await RpcClient.reopen(sfu.rpcPath, { node: 'node-b' });
+    assert.equal(hello.sfu_id, 'test');
+    assert.deepEqual(hello.resumed, []);
+    assert.equal(hello.draining, false);
+    assert.ok(hello.load && hello.load.peers === 0, JSON.stringify(hello.load));
+    await first.call('room.open', { room: 'of-a' });
+    await second.call('room.open', { room: 'of-b' });
+    // rooms are shared: each controller sees both, and may close either
+    for (const rpc of [first, second]) {
+      const st = await rpc.call('stats', {});
+      assert.deepEqual(st.rooms.map((r) => r.room).sort(), ['of-a', 'of-b']);
+    }
+    await second.call('room.close', { room: 'of-a' });
+    await first.call('room.close', { room: 'of-b' });
+    assert.equal(first.messages.filter((m) => m.event === 'error').length, 0);
+    assert.equal(second.messages.filter((m) => m.event === 'error').length, 0);
     await first.close();
+    await alive(second);
+    await second.close();
+  });
+
+  test('a hello as another node on a connection that said hello -> conflict', async () => {
+    const { rpc } = await RpcClient.reopen(sfu.rpcPath, { node: 'node-c' });
+    assertError(await rpc.request('hello', { version: 1, node: 'node-d' }), 'conflict');
+    // the same node again is fine (and changes nothing)
+    assert.deepEqual((await rpc.call('hello', { version: 1, node: 'node-c' })).resumed, []);
+    assertError(await rpc.request('hello', { version: 1, node: '' }), 'invalid_params');
+    await alive(rpc);
+    await rpc.close();
+  });
+
+  test('a new connection of a connected node takes over; the old one gets an error event and is closed', async () => {
+    const { rpc: old } = await RpcClient.reopen(sfu.rpcPath, { node: 'node-e' });
+    await old.call('room.open', { room: 'of-e' });
+    const { rpc: fresh, hello } = await RpcClient.reopen(sfu.rpcPath, { node: 'node-e' });
+    assert.deepEqual(hello.resumed, ['of-e']);
+    const ev = await old.waitEvent('error');
+    assert.match(ev.message, /replaced/);
+    await old.waitClosed();
+    await fresh.call('room.close', { room: 'of-e' });
+    await fresh.close();
+  });
+
+  test('grace and resume are per node: the other node is unaffected and does not resume them', async () => {
+    const { rpc: a } = await RpcClient.reopen(sfu.rpcPath, { node: 'node-f' });
+    const { rpc: b } = await RpcClient.reopen(sfu.rpcPath, { node: 'node-g' });
+    await a.call('room.open', { room: 'of-f' });
+    await b.call('room.open', { room: 'of-g' });
+    await a.close();
+    await alive(b);
+    // node-g says hello again on the same connection: only its own room is its to resume
+    assert.deepEqual((await b.call('hello', { version: 1, node: 'node-g' })).resumed, ['of-g']);
+    const { rpc: a2, hello } = await RpcClient.reopen(sfu.rpcPath, { node: 'node-f' });
+    assert.deepEqual(hello.resumed, ['of-f']);
+    await a2.call('room.close', { room: 'of-f' });
+    await b.call('room.close', { room: 'of-g' });
+    await a2.close();
+    await b.close();
   });
 
   test('a new controller within the grace period resumes the rooms', async () => {
@@ -104,22 +156,50 @@ describe('session', () => {
   });
 });
 
-test('after the grace period the SFU drops the rooms of the lost controller', async () => {
+test('after the grace period the SFU drops the rooms of the lost controller, not those of another', async () => {
   const sfu = await startSfu({ args: ['--grace-ms', '200'] });
   try {
+    const { rpc: other } = await RpcClient.reopen(sfu.rpcPath, { node: 'stays' });
+    await other.call('room.open', { room: 'long-lived' });
     const { rpc } = await RpcClient.reopen(sfu.rpcPath);
     await rpc.call('room.open', { room: 'short-lived' });
     await rpc.close();
-    // The behaviour under test is a timer: wait well past it (200 ms grace).
-    await delay(1500);
+    // The behaviour under test is a timer: wait for its log line (200 ms grace).
+    await sfu.waitLog((j) => /grace period: its rooms and peers closed/.test(j.msg) && j.node === 'test-node');
     const { rpc: again, hello } = await RpcClient.reopen(sfu.rpcPath);
     assert.deepEqual(hello.resumed, []);
     const st = await again.call('stats', {});
-    assert.ok(!st.rooms.some((r) => r.room === 'short-lived'), JSON.stringify(st.rooms));
+    assert.deepEqual(st.rooms.map((r) => r.room), ['long-lived']);
     await again.close();
+    await other.close();
   } finally {
     assert.equal(await sfu.stop(), 0, sfu.logText());
   }
+});
+
+describe('several controllers: events', () => {
+  let sfu;
+  before(async () => { sfu = await startSfu({ id: 'sfu-m', args: ['--stats-ms', '200'] }); });
+  after(async () => { assert.equal(await sfu.stop(), 0, sfu.logText()); });
+
+  test('stats events go to every controller; drain by one shows in the stats and hello of the other', async () => {
+    const { rpc: a } = await RpcClient.reopen(sfu.rpcPath, { node: 'ev-a' });
+    const { rpc: b } = await RpcClient.reopen(sfu.rpcPath, { node: 'ev-b' });
+    const fromB = b.messages.length;
+    await a.call('drain', { on: true });
+    const ea = await a.waitEvent('stats', (d) => d.load.draining === true);
+    const eb = await b.waitEvent('stats', (d) => d.load.draining === true, { from: fromB });
+    assertStatsShape(ea, 'sfu-m');
+    assertStatsShape(eb, 'sfu-m');
+    assert.equal(eb.load.max_peers, 1000);
+    const { rpc: c, hello } = await RpcClient.reopen(sfu.rpcPath, { node: 'ev-c' });
+    assert.equal(hello.draining, true);
+    assert.equal(hello.load.draining, true);
+    assertError(await c.request('subscriber.create', { room: 'x', peer: 'y' }), 'draining');
+    await b.call('drain', { on: false });
+    await c.waitEvent('stats', (d) => d.load.draining === false);
+    for (const r of [a, b, c]) await r.close();
+  });
 });
 
 describe('framing', () => {
