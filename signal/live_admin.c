@@ -44,7 +44,7 @@ typedef struct admin_req {
     json_t *out;                /* room detail: the answer being built */
 } admin_req_t;
 
-/* ---- answers -------------------------------------------------------------------------------- */
+/* ---- answers --------------------------------------------------------------------------------- */
 
 static void fill(http_res_t *res, int status, json_t *body)
 {
@@ -99,6 +99,17 @@ static void respond(admin_req_t *q, int status, json_t *body)
     req_free(q);
 }
 
+/* Completions that arrive while the node shuts down (the store answers pending operations as
+ * it closes) must not touch the SFU pool, which may be freed already: 503. */
+static bool shutting_down(admin_req_t *q)
+{
+    if (!q->app->closing) {
+        return false;
+    }
+    respond(q, 503, json_pack("{s:s}", "error", "the node is shutting down"));
+    return true;
+}
+
 /* Answers a store failure. */
 static void respond_store_err(admin_req_t *q, const store_res_t *res)
 {
@@ -122,8 +133,7 @@ static void respond_store_err(admin_req_t *q, const store_res_t *res)
     respond(q, status, json_pack("{s:s}", "error", msg));
 }
 
-/* ---- JSON of store records --------------------------------------------------------------------
- */
+/* ---- JSON of store records ------------------------------------------------------------------- */
 
 static json_t *jstr(const char *s)
 {
@@ -180,8 +190,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* ---- rooms ------------------------------------------------------------------------------------
- */
+/* ---- rooms ----------------------------------------------------------------------------------- */
 
 static void on_rooms(store_t *st, const store_res_t *res, void *ud)
 {
@@ -262,6 +271,9 @@ static void on_room_stats(const char *sfu_id, const char *err, const char *msg, 
 static void on_room_viewers(store_t *st, const store_res_t *res, void *ud)
 {
     admin_req_t *q = ud;
+    if (shutting_down(q)) {
+        return;
+    }
     if (res->err) {
         respond_store_err(q, res);
         return;
@@ -302,7 +314,7 @@ static void on_viewers(store_t *st, const store_res_t *res, void *ud)
     respond(q, 200, viewers_json(res));
 }
 
-/* ---- kick and end (as kick-viewer and stop-stream do, without the owner check) -------------- */
+/* ---- kick and end (as kick-viewer and stop-stream do, without the owner check) --------------- */
 
 static void on_kicked(store_t *st, const store_res_t *res, void *ud)
 {
@@ -362,6 +374,10 @@ static void on_ended(store_t *st, const store_res_t *res, void *ud)
         char args[LIVE_ROOM_ID_MAX + 64];
         int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"stopped\"}", q->room);
         live_bus_room(app, LIVE_TO_MEMBERS, q->room, NULL, "stream-ended", args, (size_t)n);
+        LOG_I("admin", "stream ended", "\"room\":\"%s\",\"by\":\"%s\",\"reason\":\"stopped\"",
+              log_esc(q->room), log_esc(q->who.sub));
+    }
+    if (res->changed && !app->closing) { /* shutting down: the SFU pool may be gone */
         /* the SFU room: live_media_room_closed closes it when this node published it; a
          * placement on another of this node's SFUs is closed here */
         live_room_t *lr = live_room_get(app, q->room, false);
@@ -372,16 +388,13 @@ static void on_ended(store_t *st, const store_res_t *res, void *ud)
         if (s && sfu_get_state(s) == SFU_READY) {
             sfu_call(s, "room.close", json_pack("{s:s}", "room", q->room), NULL, NULL);
         }
-        LOG_I("admin", "stream ended", "\"room\":\"%s\",\"by\":\"%s\",\"reason\":\"stopped\"",
-              log_esc(q->room), log_esc(q->who.sub));
     }
     respond(q, 200,
             json_pack("{s:b, s:s, s:b, s:o}", "ok", 1, "roomId", q->room, "wasLive", res->changed,
                       "room", room_json(res->room, false)));
 }
 
-/* ---- SFUs and nodes ---------------------------------------------------------------------------
- */
+/* ---- SFUs and nodes -------------------------------------------------------------------------- */
 
 static const char *state_str(sfu_state_t s)
 {
@@ -410,6 +423,9 @@ static int cmp_sfu(const void *a, const void *b)
 static void on_sfus(store_t *st, const store_res_t *res, void *ud)
 {
     admin_req_t *q = ud;
+    if (shutting_down(q)) {
+        return;
+    }
     json_t *a = json_array(), *it;
     size_t i;
     sfu_pool_foreach(q->app->sfus, add_local_sfu, a);
@@ -483,8 +499,7 @@ static void on_nodes(store_t *st, const store_res_t *res, void *ud)
     respond(q, 200, a);
 }
 
-/* ---- the handler ------------------------------------------------------------------------------
- */
+/* ---- the handler ----------------------------------------------------------------------------- */
 
 static bool room_id_ok(const char *s)
 {

@@ -9,8 +9,7 @@
 
 #define ROOM_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
-/* ---- helpers ----------------------------------------------------------------------------------
- */
+/* ---- helpers --------------------------------------------------------------------------------- */
 
 static int print_json(json_t *j)
 {
@@ -274,7 +273,7 @@ static int cmd_viewers(ctl_t *c)
     return CTL_OK;
 }
 
-/* ---- kick, end ----------------------------------------------------------------------------- */
+/* ---- kick, end ------------------------------------------------------------------------------- */
 
 static int cmd_kick(ctl_t *c)
 {
@@ -299,10 +298,11 @@ static int cmd_kick(ctl_t *c)
     }
     size_t conns = json_array_size(json_object_get(j, "kicked"));
     const char *user = str(j, "userId");
-    printf("kicked viewer %s%s%s%s from room %s (%zu connection%s, banned 60s); %lld viewers "
+    long long left = (long long)num(j, "viewers");
+    printf("kicked viewer %s%s%s%s from room %s (%zu connection%s, banned 60s); %lld viewer%s "
            "left\n",
            viewer, user ? " (user " : "", user ? user : "", user ? ")" : "", c->args[0], conns,
-           conns == 1 ? "" : "s", (long long)num(j, "viewers"));
+           conns == 1 ? "" : "s", left, left == 1 ? "" : "s");
     json_decref(j);
     return CTL_OK;
 }
@@ -329,8 +329,7 @@ static int cmd_end(ctl_t *c)
     return CTL_OK;
 }
 
-/* ---- SFUs, nodes, health ----------------------------------------------------------------------
- */
+/* ---- SFUs, nodes, health --------------------------------------------------------------------- */
 
 static int cmd_sfus(ctl_t *c)
 {
@@ -464,8 +463,7 @@ static int cmd_health(ctl_t *c)
     return rc;
 }
 
-/* ---- token ------------------------------------------------------------------------------------
- */
+/* ---- token ----------------------------------------------------------------------------------- */
 
 static int cmd_token(ctl_t *c)
 {
@@ -498,45 +496,47 @@ static int cmd_token(ctl_t *c)
     return CTL_OK;
 }
 
-/* ---- the table --------------------------------------------------------------------------------
- */
+/* ---- the table ------------------------------------------------------------------------------- */
 
 const ctl_cmd_t ctl_cmds[] = {
-    { "rooms", "", "list the rooms: owner, live time, viewers, SFU, recording",
+    { "rooms", "", "list the rooms (owner, live time, viewers, SFU)",
       "Every room of the deployment (all nodes share the state). A token with a rooms claim\n"
       "sees its rooms only.\n\n"
       "Example:\n  onairctl rooms\n  onairctl rooms --json | jq -r '.[] | select(.live) | "
       ".roomId'\n",
       0, 0, 0, true, cmd_rooms },
-    { "room", "ID", "show one room: title, owner, live since, SFU, viewers, bitrates, recording",
+    { "room", "ID", "one room: owner, live time, SFU, viewers, bitrates",
       "Bitrates come from the room's SFU when the node you ask drives it (else n/a).\n\n"
       "Example:\n  onairctl room demo\n",
       1, 1, 0, true, cmd_room },
-    { "viewers", "ID", "list a room's viewers (connection id, user, name, joined, node)",
+    { "viewers", "ID", "a room's viewers (their ids are what kick takes)",
       "The VIEWER column is what `kick` takes.\n\nExample:\n  onairctl viewers demo\n", 1, 1, 0,
       true, cmd_viewers },
-    { "kick", "ROOM VIEWER", "remove a viewer from a room (every connection of its user)",
-      "The viewer's page gets `kicked`, loses its media and cannot rejoin for 60 s.\n\n"
-      "Example:\n  onairctl kick demo Xy3kq9_AbCdEfGhAAAB\n",
+    { "kick", "ROOM VIEWER", "remove a viewer's user from a room (60 s ban)",
+      "Every connection of the viewer's user leaves the room: each page gets `kicked` and\n"
+      "loses its media, and the user cannot rejoin for 60 s. VIEWER is a connection id from\n"
+      "`onairctl viewers ROOM`; one that begins with '-' goes after \"--\".\n\n"
+      "Example:\n  onairctl kick demo Xy3kq9_AbCdEfGhAAAB\n  onairctl kick demo -- "
+      "-p2Qr8sT5uVwXyZaAAAC\n",
       2, 2, 0, true, cmd_kick },
-    { "end", "ROOM", "end a room's broadcast (members get stream-ended \"stopped\")",
+    { "end", "ROOM", "end a room's broadcast (stream-ended \"stopped\")",
       "The SFU room is closed; the room, its members and its chat stay. Ending a room that is\n"
       "not live succeeds and changes nothing.\n\nExample:\n  onairctl end demo\n",
       1, 1, 0, true, cmd_end },
-    { "sfus", "", "list the media servers (SFUs): state, load, bitrates, socket",
+    { "sfus", "", "the media servers (SFUs): state, load, bitrates",
       "The SFUs the node drives, and those other nodes registered in the shared state.\n\n"
       "Example:\n  onairctl sfus\n",
       0, 0, 0, true, cmd_sfus },
-    { "sfu", "drain ID [--off]", "drain an SFU: no new rooms on it (--off: undo)",
+    { "sfu", "drain ID [--off]", "place no new rooms on an SFU (--off: undo)",
       "Rooms already on the SFU keep running. Ask the node that drives the SFU (see the NODE\n"
       "column of `onairctl sfus`). Needs a token without a rooms claim.\n\n"
       "Example:\n  onairctl sfu drain node1-sfu1\n  onairctl sfu drain node1-sfu1 --off\n",
       2, 2, CTL_O_OFF, true, cmd_sfu },
-    { "nodes", "", "list the signal nodes alive in the deployment",
+    { "nodes", "", "the signal nodes alive in the deployment",
       "Nodes heartbeat into the shared state; with in-process state there is one.\n\n"
       "Example:\n  onairctl nodes\n",
       0, 0, 0, true, cmd_nodes },
-    { "health", "", "show the node's /health (exit 1 when degraded)",
+    { "health", "", "the node's /health (exit 1 when degraded)",
       "No token needed.\n\nExample:\n  onairctl --url http://10.0.0.5:3000 health\n", 0, 0, 0,
       false, cmd_health },
     { "token", "--sub S --role admin|viewer [--name N] [--ttl 1h] [--rooms a,b]",

@@ -5,6 +5,7 @@
 #include "../../common/xalloc.h"
 #include "../auth.h"
 #include "ctl.h"
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,7 @@ int ctl_error(int code, const char *fmt, ...)
     return code;
 }
 
-/* ---- help -------------------------------------------------------------------------------------
- */
+/* ---- help ------------------------------------------------------------------------------------ */
 
 static void usage(FILE *out)
 {
@@ -39,11 +39,15 @@ static void usage(FILE *out)
           "Commands:\n",
           out);
     for (const ctl_cmd_t *c = ctl_cmds; c->name; c++) {
-        char head[64];
+        char head[160];
         snprintf(head, sizeof head, "%s %s", c->name, c->synopsis);
-        fprintf(out, "  %-34s %s\n", head, c->summary);
+        if (strlen(head) > 22) {
+            fprintf(out, "  %s\n  %-22s %s\n", head, "", c->summary);
+        } else {
+            fprintf(out, "  %-22s %s\n", head, c->summary);
+        }
     }
-    fputs("  help [COMMAND]                     this text, or a command's details\n"
+    fputs("  help [COMMAND]         this text, or a command's details\n"
           "\n"
           "Global options (anywhere on the line):\n"
           "  --url URL      the signal node (env ONAIR_URL; default " DEFAULT_URL ")\n"
@@ -61,7 +65,8 @@ static void usage(FILE *out)
 
 static void command_help(const ctl_cmd_t *c, FILE *out)
 {
-    fprintf(out, "usage: onairctl %s %s\n\n%s.\n", c->name, c->synopsis, c->summary);
+    fprintf(out, "usage: onairctl %s %s\n\n%c%s.\n", c->name, c->synopsis,
+            toupper((unsigned char)c->summary[0]), c->summary + 1);
     if (c->help && *c->help) {
         fprintf(out, "\n%s", c->help);
     }
@@ -78,8 +83,7 @@ static const ctl_cmd_t *find_cmd(const char *name)
     return NULL;
 }
 
-/* ---- requests ---------------------------------------------------------------------------------
- */
+/* ---- requests -------------------------------------------------------------------------------- */
 
 int ctl_call(ctl_t *c, const char *method, const char *path, const char *body, json_t **out)
 {
@@ -121,8 +125,7 @@ int ctl_call(ctl_t *c, const char *method, const char *path, const char *body, j
     return rc;
 }
 
-/* ---- tokens -----------------------------------------------------------------------------------
- */
+/* ---- tokens ---------------------------------------------------------------------------------- */
 
 int ctl_mint(const char *sub, const char *name, bool admin, int64_t ttl_s, const char *rooms,
              char **out, char *err, size_t errlen)
@@ -183,8 +186,7 @@ int ctl_mint(const char *sub, const char *name, bool admin, int64_t ttl_s, const
     return rc;
 }
 
-/* ---- command line -----------------------------------------------------------------------------
- */
+/* ---- command line ---------------------------------------------------------------------------- */
 
 typedef struct opt_def {
     const char *name;

@@ -445,7 +445,7 @@ describe('onairctl: one node (memory state)', { timeout: 120000 }, () => {
     const left = waitFor(admin, 'viewer-left');
     const r = await ctl(['kick', 'show', '--', bob.id], { url });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, `kicked viewer ${bob.id} (user bob) from room show (1 connection, banned 60s); 1 viewers left\n`);
+    assert.equal(r.stdout, `kicked viewer ${bob.id} (user bob) from room show (1 connection, banned 60s); 1 viewer left\n`);
     assert.deepEqual(await kicked, { roomId: 'show', reason: 'kicked' });
     assert.deepEqual(await left, { roomId: 'show', viewerId: bob.id });
     assert.deepEqual((await ctlJson(['viewers', 'show'], { url })).map((v) => v.id), [carol.id]);
