@@ -109,14 +109,16 @@ async function startMockSfu(dir) {
         rx = rx.subarray(4 + n);
         calls.push(m);
         server.emit('call', m);
+        if (m.method === 'stats' && mock.holdStats) continue; // never answered
         send(sock, { id: m.id, result: answer(m) });
         if (m.method === 'hello') send(sock, { event: 'stats', data: stats() });
       }
     });
   });
   await new Promise((resolve) => server.listen(sockPath, resolve));
-  return {
+  const mock = {
     sockPath, calls, server,
+    holdStats: false, // true: `stats` requests get no answer (the node's RPC timeout applies)
     /** Resolves with the first call (past or future) of method matching pred. */
     waitCall(method, pred = () => true, timeoutMs = 5000) {
       const hit = calls.find((m) => m.method === method && pred(m.params || {}));
@@ -140,6 +142,7 @@ async function startMockSfu(dir) {
       await new Promise((resolve) => server.close(resolve));
     },
   };
+  return mock;
 }
 
 function startNode(extraEnv = {}, args = []) {
@@ -517,6 +520,95 @@ describe('onairctl: one node (memory state)', { timeout: 120000 }, () => {
     const j = await ctlJson(['end', 'show'], { url });
     assert.equal(j.wasLive, false);
     assert.equal(j.room.live, false);
+  });
+});
+
+// ---- the admin API's HTTP edges: deferred answers and connections that go away -------------
+/** Sends raw bytes on a new TCP connection and resolves with everything read until it closes. */
+function rawHttp(port, bytes, { endAfterMs } = {}) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(bytes));
+    let got = '';
+    s.setEncoding('utf8');
+    s.on('data', (d) => (got += d));
+    s.on('close', () => resolve(got));
+    s.on('error', reject);
+    if (endAfterMs !== undefined) setTimeout(() => s.destroy(), endAfterMs);
+  });
+}
+
+describe('onairctl: admin API edges', { timeout: 120000 }, () => {
+  let dir, sfu, srv, admin;
+  const auth = () => `Authorization: Bearer ${token('alice', 'admin')}\r\n`;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'onairctl-edge-'));
+    sfu = await startMockSfu(dir);
+    srv = await startNode({ SFU_SOCKETS: sfu.sockPath, SFU_TIMEOUT_MS: '700' });
+    await srv.waitLog((_l, j) => j && j.msg === 'sfu ready', 10000);
+    admin = await client(srv.url, token('alice', 'admin'));
+    assert.equal((await ack(admin, 'start-stream', { roomId: 'edge' })).ok, true);
+    assert.equal((await ack(admin, 'offer', { roomId: 'edge', sdp: 'v=0\r\n' })).ok, true);
+  });
+  after(async () => {
+    admin?.close();
+    if (srv) await srv.stop();
+    await sfu?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('pipelined requests on one connection are answered in order; HEAD; 413', async () => {
+    const req = (p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n${auth()}\r\n`;
+    const out = await rawHttp(srv.port, req('/api/admin/rooms/edge') + req('/api/admin/nodes') +
+      req('/api/admin/rooms/none') + `GET /api/admin/rooms HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${auth()}\r\n`);
+    const statuses = [...out.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => +m[1]);
+    assert.deepEqual(statuses, [200, 200, 404, 200], out);
+    assert.ok(out.indexOf('"roomId":"edge"') < out.indexOf('"self":true'), 'answers out of order');
+    const head = await rawHttp(srv.port, `HEAD /api/admin/rooms HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${auth()}\r\n`);
+    assert.match(head, /^HTTP\/1\.1 200/);
+    assert.doesNotMatch(head, /\r\n\r\n\[/, 'HEAD has no body');
+    const big = await http(`${srv.url}/api/admin/rooms/edge/kick`, { method: 'POST',
+      headers: { Authorization: `Bearer ${token('alice', 'admin')}` }, body: JSON.stringify({ viewerId: 'x'.repeat(5000) }) });
+    assert.equal(big.status, 413);
+  });
+
+  test('an SFU that does not answer: the room detail says so after the RPC timeout', async () => {
+    sfu.holdStats = true;
+    try {
+      const r = await ctl(['room', 'edge'], { url: srv.url });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Bitrate +n\/a \(SFU: /);
+      const j = await ctlJson(['room', 'edge'], { url: srv.url });
+      assert.equal(j.media.sfu, 'mock-sfu');
+      assert.equal(typeof j.media.error, 'string');
+    } finally {
+      sfu.holdStats = false;
+    }
+  });
+
+  test('clients that leave while their answer is pending; shutdown with requests pending', async () => {
+    sfu.holdStats = true;
+    const statsCalls = () => sfu.calls.filter((m) => m.method === 'stats' && m.params && m.params.room === 'edge').length;
+    const before = statsCalls();
+    // gone before the SFU's (never coming) stats answer: the RPC timeout completes them later
+    const gone = [];
+    for (let i = 0; i < 10; i++) {
+      gone.push(rawHttp(srv.port, `GET /api/admin/rooms/edge HTTP/1.1\r\nHost: x\r\n${auth()}\r\n`, { endAfterMs: 20 }));
+    }
+    await Promise.all(gone);
+    // the node still answers
+    assert.equal((await ctl(['rooms'], { url: srv.url })).code, 0);
+    // requests pending when the node stops: answered or dropped, never a crash or a leak
+    const pending = [];
+    for (let i = 0; i < 5; i++) {
+      pending.push(rawHttp(srv.port, `GET /api/admin/rooms/edge HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${auth()}\r\n`));
+    }
+    await poll(() => statsCalls() >= before + 15, { what: 'stats requests reached the SFU' });
+    admin.close();
+    admin = null;
+    const code = await srv.stop();
+    srv = null;
+    assert.deepEqual(code, { code: 0, signal: null });
+    for (const out of await Promise.all(pending)) assert.ok(out === '' || /^HTTP\/1\.1 (200|503)/.test(out), out);
   });
 });
 
