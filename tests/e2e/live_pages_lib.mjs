@@ -1,8 +1,19 @@
-// tests/e2e/live_pages_lib.mjs: helpers shared by the tests that drive the browser clients
-// (signal/www/) through their ids and window.onair hooks (docs/PAGES.md).
+// tests/e2e/live_pages_lib.mjs: helpers for the tests that drive the browser clients
+// (signal/www/) through their ids and window.onair hooks (docs/PAGES.md) against the real
+// servers: onair-signal --app livestream spawning one onair-sfu.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startSignal, buildDir } from '../lib/server.mjs';
 
 export const WAIT = { timeout: 30000 };
+export const SIGNAL = path.join(buildDir(), 'onair-signal');
+export const SFU = path.join(buildDir(), 'onair-sfu');
+export const CTL = path.join(buildDir(), 'onairctl');
+export const SECRET = 'pages-test-secret-0123456789abcdef';
+export const missing = [SIGNAL, SFU, CTL].filter((f) => !fs.existsSync(f));
 
 export const state = (p) => p.evaluate(() => window.onair.state());
 export const waitState = (p, fn, arg) => p.waitForFunction(fn, arg, WAIT);
@@ -21,13 +32,105 @@ export async function waitStats(p, pred, what = 'stats') {
 export const waitFrames = (p, n) =>
   waitStats(p, (s) => s.framesDecoded > n && s.frameWidth > 0, `more than ${n} decoded frames`);
 
-// Polls a condition on the Node side (a server log, a mock's event log) until it holds.
+// The picture keeps moving: `more` frames decoded beyond now, at 1280x720.
+export async function framesGrow(p, more = 30) {
+  const s0 = await p.evaluate(() => window.onair.stats());
+  return waitStats(p, (s) => s.framesDecoded >= s0.framesDecoded + more && s.frameWidth === 1280 && s.frameHeight === 720,
+    `${more} more decoded 1280x720 frames (from ${s0.framesDecoded})`);
+}
+
+// Polls a condition on the Node side (a server log) until it holds.
 export async function until(fn, what = String(fn)) {
   const end = Date.now() + WAIT.timeout;
   while (!fn()) {
     if (Date.now() > end) throw new Error('timed out waiting for ' + what);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+// Events the page's socket received (window.onair.events()), by name.
+export const countEvents = (p, name) => p.evaluate((n) => window.onair.events().filter((e) => e[1] === n).length, name);
+
+// ---------------------------------------------------------------- servers
+
+/**
+ * Starts onair-signal --app livestream (demo mode unless env says otherwise) spawning one
+ * onair-sfu, and waits for "sfu ready". port: reuse a port (restart). Returns the signal
+ * handle plus sfuDir, and sfuPids() (pids of the SFUs it spawned).
+ */
+export async function startLive({ env = {}, args = [], port, sfuDir } = {}) {
+  sfuDir = sfuDir || fs.mkdtempSync(path.join(os.tmpdir(), 'onair-pages-'));
+  const srv = await startSignal({
+    app: 'livestream',
+    port,
+    env: { ONAIR_ENV: 'demo', JWT_SECRET: SECRET, LOG_LEVEL: 'info', ...env },
+    args: ['--sfu-spawn', '1', '--sfu-bin', SFU, '--sfu-dir', sfuDir, '--sfu-ports', '42000-42199', ...args],
+  });
+  try {
+    await srv.waitLog((_l, j) => j && j.msg === 'sfu ready', WAIT.timeout);
+  } catch (e) {
+    await srv.stop('SIGKILL');
+    throw e;
+  }
+  return { ...srv, sfuDir, env, extraArgs: args, sfuPids: () => srv.records.filter((j) => j.msg === 'sfu spawned').map((j) => j.pid) };
+}
+
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** SIGTERM: signal must exit 0 (ASan: no leak, no error) and take its SFUs with it. */
+export async function stopLive(h, { keepDir = false } = {}) {
+  if (!h) return;
+  const r = await h.stop();
+  const pids = h.sfuPids();
+  await until(() => !pids.some(alive), `the spawned SFUs (${pids}) to exit with signal`);
+  if (!keepDir) fs.rmSync(h.sfuDir, { recursive: true, force: true });
+  assert.deepEqual(r, { code: 0, signal: null }, `onair-signal exit; last lines:\n${h.lines.slice(-20).join('\n')}`);
+}
+
+/** Stops h (asserting a clean exit) and starts the same server again on the same port. */
+export async function restartLive(h) {
+  await stopLive(h, { keepDir: true });
+  return startLive({ env: h.env, args: h.extraArgs, port: h.port, sfuDir: h.sfuDir });
+}
+
+/** A JWT minted by the operator's CLI (onairctl token) with the given secret. */
+export function ctlToken({ sub, name, role, ttl = '10m', secret = SECRET }) {
+  const argv = ['token', '--sub', sub, '--role', role, '--ttl', ttl, ...(name ? ['--name', name] : [])];
+  return new Promise((resolve, reject) => {
+    execFile(CTL, argv, { env: { ...process.env, JWT_SECRET: secret }, timeout: 10000 }, (err, out, errOut) => {
+      if (err) reject(new Error(`onairctl token: ${err.message} ${errOut}`));
+      else resolve(out.trim());
+    });
+  });
+}
+
+// ---------------------------------------------------------------- pages
+
+// Collects CSP violations of every page of the browser (securitypolicyviolation events,
+// reported to Node through a binding, so closed pages count too). Call once per browser,
+// before opening pages.
+export async function watchCsp(br) {
+  br.cspViolations = [];
+  await br.context.exposeBinding('__onairCsp', ({ page }, v) => br.cspViolations.push(`${page.url()}: ${v}`));
+  await br.context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__onairCsp(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+    });
+  });
+}
+
+// Uncaught exceptions, console errors about CSP and CSP violations on the pages fail the test.
+export function assertCleanPages(br) {
+  const bad = br.pageErrors.filter((e) => !e.includes(': console: ') || /Content Security Policy|Refused to/.test(e));
+  assert.deepEqual(bad, []);
+  assert.deepEqual(br.cspViolations || [], []);
 }
 
 // Studio with a demo token, live in roomId, media connected.
@@ -50,62 +153,7 @@ export async function watch(br, url, roomId, name = 'Viewer') {
   return v;
 }
 
-// Uncaught exceptions and CSP violations on the pages fail the test.
-export function assertCleanPages(br) {
-  const bad = br.pageErrors.filter((e) => !e.includes(': console: ') || /Content Security Policy|Refused to/.test(e));
-  assert.deepEqual(bad, []);
-}
-
-// The studio/viewer scenario both suites run: chat both ways with history, counts, mute
-// overlays, stream stats, kick (and the 60 s refusal), stop and start again.
-// admin: a live studio page; v1: a playing viewer named Vera; newViewer(): another one,
-// named Kim.
-export async function roomScenario({ admin, v1, newViewer }) {
-  await v1.fill('#chat-input', 'hello from Vera');
-  await v1.press('#chat-input', 'Enter');
-  await waitState(admin, () => window.onair.chatLog().some((m) => m.text === 'hello from Vera'));
-  await admin.fill('#chat-input', 'welcome!');
-  await admin.click('#chat-send');
-  await waitState(v1, () => window.onair.chatLog().some((m) => m.text === 'welcome!' && m.from.role === 'admin'));
-  assert.equal(await v1.inputValue('#chat-input'), '');
-
-  const v2 = await newViewer();
-  assert.deepEqual((await v2.evaluate(() => window.onair.chatLog())).map((c) => c.text), ['hello from Vera', 'welcome!']);
-  await waitState(admin, () => window.onair.viewerCount() === 2 && document.querySelectorAll('[data-testid=viewer]').length === 2);
-  await waitState(v1, () => window.onair.viewerCount() === 2);
-
-  await admin.click('#mute-camera');
-  await admin.click('#mute-mic');
-  await v1.waitForSelector('#overlay-camera-off', { state: 'visible', ...WAIT });
-  await v1.waitForSelector('#overlay-mic-muted', { state: 'visible', ...WAIT });
-  assert.equal(await admin.getAttribute('#mute-camera', 'aria-pressed'), 'true');
-  await admin.click('#mute-camera');
-  await admin.click('#mute-mic');
-  await v1.waitForSelector('#overlay-camera-off', { state: 'hidden', ...WAIT });
-  await v1.waitForSelector('#overlay-mic-muted', { state: 'hidden', ...WAIT });
-  assert.deepEqual((await state(v1)).mediaState, { audio: true, video: true });
-
-  await waitState(admin, () => window.onair.state().streamStats !== null);
-  assert.notEqual(await admin.textContent('#stat-bitrate'), '–');
-
-  // viewer.id is opaque (PROTOCOL §5): find Kim's entry by name
-  const kim = admin.locator('[data-testid=viewer]').filter({ has: admin.locator('.viewer-name', { hasText: /^Kim$/ }) });
-  await kim.locator('[data-testid=kick]').click();
-  await waitState(v2, () => window.onair.state().kicked !== null);
-  const k = await state(v2);
-  assert.equal(k.pcState, 'none');
-  assert.match(k.overlay, /removed/);
-  assert.equal(await v2.isDisabled('#chat-input'), true);
-  await waitState(admin, () => document.querySelectorAll('[data-testid=viewer]').length === 1);
-  await v2.click('#rejoin'); // forbidden for 60 s
-  await waitState(v2, () => /cannot watch/.test(window.onair.state().overlay));
-
-  await admin.click('#stop-stream');
-  await waitState(v1, () => window.onair.state().ended === 'stopped');
-  assert.match((await state(v1)).overlay, /The stream has ended\. The broadcaster ended the stream/);
-  assert.equal((await state(v1)).pcState, 'none');
-  await admin.click('#start-stream');
-  await waitFrames(v1, 10);
-  assert.equal((await state(v1)).ended, null);
-  return v2;
-}
+// Text of the chat messages a page shows, in order.
+export const chatTexts = (p) => p.evaluate(() => window.onair.chatLog().map((m) => m.text));
+export const waitChat = (p, text, role) =>
+  waitState(p, ([t, r]) => window.onair.chatLog().some((m) => m.text === t && (!r || m.from.role === r)), [text, role]);

@@ -170,10 +170,14 @@ export function bitrate(prev, cur, key, dtMs) {
   return db >= 0 ? (db * 8 * 1000) / dtMs : null;
 }
 
-// True when two SDPs carry different DTLS fingerprints or m-section counts: the far end was
-// replaced (e.g. the media server restarted), so the peer connection must be recreated.
+// True when the new SDP is not a renegotiation of the old one's session: a different o=
+// session id (RFC 3264 8: a modified offer keeps it; the media server made a new peer, e.g.
+// for a publisher that came back), different DTLS fingerprints (the media server restarted)
+// or fewer m-sections. The peer connection must be recreated then: the far end expects a new
+// DTLS handshake, which a renegotiation of the old connection never starts.
 export function sdpIdentityChanged(oldSdp, newSdp) {
+  const sess = (s) => (/^o=\S+ (\S+) /m.exec(s) || [])[1] || '';
   const fp = (s) => (s.match(/^a=fingerprint:.*$/gm) || []).map((l) => l.trim().toLowerCase()).sort().join('|');
   const mc = (s) => (s.match(/^m=/gm) || []).length;
-  return fp(oldSdp) !== fp(newSdp) || mc(oldSdp) > mc(newSdp);
+  return sess(oldSdp) !== sess(newSdp) || fp(oldSdp) !== fp(newSdp) || mc(oldSdp) > mc(newSdp);
 }

@@ -54,6 +54,7 @@ const S = {
   lastIn: null,
   lastInAt: 0,
   pcCount: 0, // RTCPeerConnections made so far (test hook)
+  timing: null, // milestones of the current RTCPeerConnection (performance.now() ms)
 };
 
 // ---------------------------------------------------------------- connection
@@ -140,8 +141,9 @@ function onJoinFailed(err) {
   const code = err.code;
   let retryMs = 0;
   if (code === 'not_found') {
-    S.joinError = `There is no room "${S.roomId}" yet. Checking again every 10 s…`;
-    retryMs = 10000;
+    // 2, 4, 8, then every 10 s: soon after a server restart the broadcaster is usually back
+    retryMs = Math.min(10000, 2000 * 2 ** Math.min(S.retries++, 3));
+    S.joinError = `There is no room "${S.roomId}" yet. Checking again in ${Math.round(retryMs / 1000)} s…`;
   } else if (code === 'forbidden') {
     S.joinError = `You cannot watch this room${err.message ? ` (${err.message})` : ''}.`;
   } else if (code === 'conflict') {
@@ -190,6 +192,7 @@ function closePc() {
   clearTimeout(S.iceTimer);
   if (S.pc) {
     S.pc.onconnectionstatechange = null;
+    S.pc.oniceconnectionstatechange = null;
     S.pc.ontrack = null;
     S.pc.close();
   }
@@ -220,14 +223,33 @@ function newPc() {
     });
   });
   S.mediaStream = new MediaStream();
+  const t = { createdAt: performance.now(), iceConnectedAt: null, connectedAt: null, firstFrameAt: null, firstFrame: null };
+  S.timing = t;
   pc.ontrack = (e) => {
     if (S.pc !== pc) return;
     S.mediaStream.addTrack(e.track);
     if (video.srcObject !== S.mediaStream) video.srcObject = S.mediaStream;
+    if (e.track.kind === 'video') watchFirstFrame(pc, t);
     startPlayback();
+  };
+  pc.oniceconnectionstatechange = () => {
+    const st = pc.iceConnectionState;
+    if (!t.iceConnectedAt && (st === 'connected' || st === 'completed')) t.iceConnectedAt = performance.now();
   };
   pc.onconnectionstatechange = () => onPcState(pc);
   return pc;
+}
+
+// Notes when the first video frame of this connection is shown (requestVideoFrameCallback),
+// for the join-to-picture time in window.onair.timing().
+function watchFirstFrame(pc, t) {
+  if (typeof video.requestVideoFrameCallback !== 'function' || t.watching) return;
+  t.watching = true;
+  video.requestVideoFrameCallback((now, meta) => {
+    if (S.pc !== pc) return;
+    t.firstFrameAt = now;
+    t.firstFrame = { width: meta.width, height: meta.height, presentationTime: meta.presentationTime, receiveTime: meta.receiveTime ?? null };
+  });
 }
 
 function onOffer(m) {
@@ -293,6 +315,7 @@ function onPcState(pc) {
   clearTimeout(S.iceTimer);
   if (st === 'connected') {
     S.iceRestarts = 0;
+    if (S.timing && !S.timing.connectedAt) S.timing.connectedAt = performance.now();
     notices.status(`Watching "${S.title}".`, 'ok');
   } else if (st === 'failed') restartIce('the video connection failed');
   else if (st === 'disconnected') S.iceTimer = setTimeout(() => restartIce('the video connection was interrupted'), 4000);
@@ -565,6 +588,18 @@ window.onair = {
     status: $('status').textContent,
   }),
   stats: () => statsDigest(S.pc, 'in'),
+  timing: () => {
+    const t = S.timing;
+    if (!t) return null;
+    const since = (a) => (a !== null && t.iceConnectedAt !== null ? a - t.iceConnectedAt : null);
+    return {
+      pcCount: S.pcCount,
+      iceConnectedMs: t.iceConnectedAt !== null ? t.iceConnectedAt - t.createdAt : null,
+      connectedAfterIceMs: since(t.connectedAt),
+      firstFrameAfterIceMs: since(t.firstFrameAt),
+      firstFrame: t.firstFrame,
+    };
+  },
   chatLog: () => chat.entries(),
   viewerCount: () => S.viewerCount,
   errors: () => notices.errors(),
