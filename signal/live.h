@@ -127,9 +127,11 @@ struct live_room {
     size_t nwaiters;
     /* viewer-count coalescer (PROTOCOL.md 5) */
     uv_timer_t count_timer;
-    int64_t count_sent, count_pending;
-    uint64_t count_last_ms;
-    bool count_timer_armed;
+    int64_t count_sent;     /* last value sent to local members, -1: none */
+    uint64_t count_last_ms; /* when (monotonic), 0: never */
+    bool count_timer_armed; /* a read is due at count_last_ms + 1 s */
+    bool count_reading;     /* a store read is in flight */
+    bool count_dirty;       /* changed again during that read */
     /* a broadcast published from this node */
     char pub_conn[LIVE_SOCK_ID_MAX + 1]; /* "" when the publisher is not on this node */
     char pub_sfu[80];
@@ -210,7 +212,8 @@ void live_bus_room(live_t *app, int to, const char *room, const char *except_id,
 /* Sends event to one connection, wherever it is (node: its node id, NULL when unknown). */
 void live_bus_conn(live_t *app, const char *node, const char *conn, const char *room,
                    const char *event, const char *args, size_t args_len);
-/* Tells every node that room's viewer count is now count (the coalescer sends viewer-count). */
+/* Tells every node that room's viewer count changed (to count, as far as the caller knows):
+ * each node's coalescer reads it from the store and sends viewer-count to its members. */
 void live_bus_count(live_t *app, const char *room, int64_t count);
 /* Tells every node that the room's publisher is ready (each creates its viewers' subscribers)
  * or that a viewer connection was kicked (its node detaches it). */

@@ -6,7 +6,8 @@
  * its local sockets (Socket.IO rooms "r:<room>" for members and "a:<room>" for admins). Events
  * for one connection go to its node's channel "n:<node>". Message format (text):
  *   <kind>\t<room>\t<conn or except or ->\t<event or count>\n<raw JSON args>
- * kinds: M members, A admins, C one connection, V viewer count, R publisher ready, K kicked. */
+ * kinds: M members, A admins, C one connection, V viewer count changed (the value is informative:
+ * receivers read the count from the store), R publisher ready, K kicked. */
 #include "../common/clock.h"
 #include "../common/log.h"
 #include "../common/xalloc.h"
@@ -81,7 +82,17 @@ void live_bus_kicked(live_t *app, const char *node, const char *room, const char
 }
 
 /* ---- viewer-count coalescer (PROTOCOL.md 5, 10): at most once a second per room, only on a
- * change, the first change of a quiet second at once, the last value always. ---------------- */
+ * change, the first change of a quiet second at once, the last value always. A 'V' message only
+ * says "the count changed"; the value sent is read from the store when a send is due, so that
+ * counts made on different nodes and published in another order cannot leave a stale value as
+ * the last one. ------------------------------------------------------------------------------ */
+
+typedef struct count_read {
+    live_t *app;
+    char room[LIVE_ROOM_ID_MAX + 1];
+} count_read_t;
+
+static void count_due(live_room_t *r);
 
 static void emit_count(live_room_t *r, int64_t count)
 {
@@ -95,24 +106,52 @@ static void emit_count(live_room_t *r, int64_t count)
     r->count_last_ms = clock_mono_ms();
 }
 
+static void on_count_read(store_t *st, const store_res_t *res, void *ud)
+{
+    count_read_t *c = ud;
+    live_room_t *r = strmap_get(&c->app->rooms, c->room);
+    if (r && r->count_reading) {
+        r->count_reading = false;
+        if (res->err == 0 && res->room->viewers != r->count_sent) {
+            emit_count(r, res->room->viewers);
+        }
+        if (r->count_dirty) {
+            r->count_dirty = false;
+            count_due(r);
+        }
+    }
+    free(c);
+}
+
+static void count_read(live_room_t *r)
+{
+    count_read_t *c = xcalloc(1, sizeof(*c));
+    c->app = r->app;
+    snprintf(c->room, sizeof c->room, "%s", r->id);
+    r->count_reading = true;
+    store_room_get(r->app->store, r->id, on_count_read, c);
+}
+
 static void on_count_timer(uv_timer_t *t)
 {
     live_room_t *r = t->data;
     r->count_timer_armed = false;
-    if (r->count_pending != r->count_sent) {
-        emit_count(r, r->count_pending);
-    }
+    count_read(r);
 }
 
-static void count_update(live_room_t *r, int64_t count)
+/* The count changed: read it now, or when the second since the last send is over. */
+static void count_due(live_room_t *r)
 {
-    r->count_pending = count;
-    if (r->count_timer_armed || count == r->count_sent) {
+    if (r->count_reading) {
+        r->count_dirty = true; /* read again when this read is back */
+        return;
+    }
+    if (r->count_timer_armed) {
         return;
     }
     uint64_t now = clock_mono_ms();
     if (r->count_last_ms == 0 || now - r->count_last_ms >= 1000) {
-        emit_count(r, count);
+        count_read(r);
         return;
     }
     r->count_timer_armed = true;
@@ -165,6 +204,10 @@ void live_bus_on_message(store_t *st, const char *channel, const char *data, siz
     switch (f[0][0]) {
     case LIVE_TO_MEMBERS:
     case LIVE_TO_ADMINS:
+        if (!strcmp(event, "stream-ended")) {
+            /* whichever node ended it: the publisher's node closes the media and its timers */
+            live_media_room_closed(app, room);
+        }
         snprintf(sroom, sizeof sroom, "%c:%s", f[0][0] == LIVE_TO_MEMBERS ? 'r' : 'a', room);
         sio_broadcast(app->nsp, sroom, who, event, args, args_len);
         break;
@@ -178,7 +221,7 @@ void live_bus_on_message(store_t *st, const char *channel, const char *data, siz
     case 'V': {
         live_room_t *r = live_room_get(app, room, false);
         if (r) {
-            count_update(r, strtoll(event, NULL, 10));
+            count_due(r);
         }
         break;
     }

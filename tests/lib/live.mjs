@@ -135,9 +135,11 @@ function liveHandle(h, { port, secret, nodeId, argv }) {
       }
       return r;
     },
+    /** SIGKILL with the clients still connected (they see the transport close). */
     kill: async () => {
+      const r = await h.stop('SIGKILL', 5000);
       node.closeClients();
-      return h.stop('SIGKILL', 5000);
+      return r;
     },
     /** The node's /health JSON and status. */
     health: async () => http(`${url}/health`),
