@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 APT_PKGS=(build-essential pkg-config clang-14 libclang-rt-14-dev
   libuv1-dev libsrtp2-dev libnice-dev libssl-dev libjansson-dev libhiredis-dev libjwt-dev
   zlib1g-dev node-llhttp redis-server nodejs npm chromium iproute2 util-linux ffmpeg openssl
-  valgrind clang-format curl nginx-light coturn prometheus)
+  valgrind clang-format curl nginx-light coturn prometheus
+  libavformat-dev libavcodec-dev libavutil-dev)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
