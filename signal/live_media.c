@@ -233,9 +233,11 @@ static void on_offer_room(store_t *st, const store_res_t *res, void *ud)
         live_reply_err(&m->op, code, msg);
         goto done;
     }
-    /* the room's placement, when that SFU is up here; otherwise claim the least loaded */
+    /* the room's placement, when that SFU is up here and takes new peers; otherwise claim the
+     * least loaded, by force: a placement that is unknown here, down or draining (a rolling
+     * restart) is given up, and the room moves */
     sfu_t *placed = r->sfu ? sfu_pool_find(app->sfus, r->sfu) : NULL;
-    if (placed && sfu_get_state(placed) == SFU_READY) {
+    if (placed && sfu_get_state(placed) == SFU_READY && !sfu_draining(placed)) {
         send_publisher_offer(m, placed);
         return;
     }
@@ -244,8 +246,15 @@ static void on_offer_room(store_t *st, const store_res_t *res, void *ud)
         live_reply_err(&m->op, APP_EUNAVAILABLE, "no media server is available; try again");
         goto done;
     }
-    store_room_sfu_claim(app->store, m->op.room, sfu_id(pick), placed == NULL && r->sfu != NULL,
-                         on_placed, m);
+    if (r->sfu) {
+        LOG_I("live", "room moves to another media server",
+              "\"room\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"why\":\"%s\"", log_esc(m->op.room),
+              log_esc(r->sfu), log_esc(sfu_id(pick)),
+              !placed                              ? "unknown here"
+              : sfu_get_state(placed) != SFU_READY ? "down"
+                                                   : "draining");
+    }
+    store_room_sfu_claim(app->store, m->op.room, sfu_id(pick), r->sfu != NULL, on_placed, m);
     return;
 done:
     offer_free(m);
@@ -688,12 +697,27 @@ void live_media_on_state(sfu_t *sfu, sfu_state_t old_state, sfu_state_t new_stat
     }
     if (new_state == SFU_READY) {
         live_sfu_beat(app, sfu); /* placeable at once, not at the next heartbeat */
+        /* local viewers without a subscriber (e.g. their room went live on this SFU before
+         * this node could reach it) get one now */
+        size_t i, n = 0;
+        char **ids = xcalloc(app->rooms.n + 1, sizeof(*ids));
+        for (strmap_ent_t *e = strmap_first(&app->rooms, &i); e;
+             e = strmap_next(&app->rooms, e, &i)) {
+            ids[n++] = xstrdup(e->key);
+        }
+        for (size_t k = 0; k < n; k++) {
+            live_media_room_ready(app, ids[k]);
+            free(ids[k]);
+        }
+        free(ids);
         return;
     }
     if (old_state != SFU_READY) {
         return;
     }
-    store_sfu_remove(app->store, sfu_id(sfu), NULL, NULL);
+    if (!sfu_discovered(sfu)) { /* a discovered SFU is another node's to register */
+        store_sfu_remove(app->store, sfu_id(sfu), NULL, NULL);
+    }
     /* the SFU is gone with every peer on it: end the broadcasts this node published there
      * (viewers get stream-ended; the admin page publishes again, on another SFU) */
     const char *id = sfu_id(sfu);

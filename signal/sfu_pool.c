@@ -1,15 +1,16 @@
 /* signal/sfu_pool.c: RPC client connections to onair-sfu processes, spawning and supervising
- * them in spawn mode (see sfu_pool.h). Ownership: the pool owns its sfu_t objects; each sfu_t
- * owns its pipe, timer and process handles and its pending calls. Pending calls are answered
- * exactly once: by a reply, by the sweep timer (timeout) or when the connection drops. */
-#include "sfu_pool.h"
-#include "../common/buf.h"
+ * them in spawn mode (see sfu_pool.h); membership (run-time add/remove, the watched socket
+ * directory, the registry) is in sfu_pool_set.c. Ownership: the pool owns its sfu_t objects;
+ * each sfu_t owns its pipe, timer and process handles and its pending calls. Pending calls are
+ * answered exactly once: by a reply, by the sweep timer (timeout) or when the connection
+ * drops. A removed SFU stays in the list, marked closing, until its handles have closed; the
+ * public lookups skip it. */
 #include "../common/clock.h"
-#include "../common/list.h"
 #include "../common/log.h"
 #include "../common/xalloc.h"
 #include "../proto/err.h"
 #include "../proto/rpc.h"
+#include "sfu_pool_int.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,73 +25,16 @@
 
 const double sfu_lat_bounds_ms[SFU_LAT_BUCKETS] = { 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000 };
 
-typedef struct call {
-    list_t node;
-    int64_t id;
-    uint64_t start_us;
-    uint64_t deadline_ms;
-    sfu_reply_cb cb;
-    void *ud;
-    char *sfu_id;
-    const char *err; /* deferred failures: the error to report */
-} call_t;
-
-struct sfu {
-    sfu_pool_t *pool;
-    list_t node;
-    char *id;
-    char *sock_path;
-    sfu_state_t state;
-    bool draining;
-    bool closing;
-    /* connection */
-    uv_pipe_t pipe;
-    bool pipe_active; /* initialised and not yet closed */
-    uv_connect_t connect_req;
-    buf_t rbuf;
-    int64_t next_id;
-    int64_t hello_id;
-    list_t pending;
-    uv_timer_t retry_timer;
-    uint64_t retry_ms;
-    /* spawn mode */
-    bool spawned;
-    uv_process_t proc;
-    bool proc_running;
-    bool proc_active;
-    char ports[32];
-    uv_timer_t respawn_timer;
-    uint64_t respawn_ms;
-    uint64_t started_ms;
-    int handles; /* open handles; the sfu is freed at 0 when closing */
-    /* load from stats */
-    uint64_t peers, bitrate_in, bitrate_out;
-};
-
-struct sfu_pool {
-    uv_loop_t *loop;
-    list_t sfus;
-    char *node_id;
-    char *sfu_bin;
-    char *ip;
-    uint32_t call_timeout_ms;
-    sfu_event_cb on_event;
-    sfu_state_cb on_state;
-    void *ud;
-    uv_timer_t sweep;
-    list_t deferred; /* calls failed before they were sent, answered on the next sweep */
-    bool closing;
-    int handles;
-    sfu_pool_stats_t stats;
-};
-
-static void sfu_connect(sfu_t *s);
 static void sfu_spawn(sfu_t *s);
-static void pool_maybe_free(sfu_pool_t *p);
 
 static void on_retry_timer(uv_timer_t *t)
 {
-    sfu_connect(t->data);
+    sfu_t *s = t->data;
+    if (s->removing) {
+        sfu__shutdown(s);
+    } else {
+        sfu__connect(s);
+    }
 }
 
 static void on_respawn_timer(uv_timer_t *t)
@@ -208,6 +152,9 @@ int sfu_call(sfu_t *s, const char *method, json_t *params, sfu_reply_cb cb, void
         list_insert_tail(&p->deferred, &c->node);
         return -1;
     }
+    if (m == RPC_M_PUBLISHER_OFFER || m == RPC_M_SUBSCRIBER_CREATE) {
+        s->asked++; /* placement counts it before the next stats do */
+    }
     c->id = s->next_id++;
     json_t *req = rpc_request_new(c->id, m, params);
     int rc = sfu_send(s, req);
@@ -249,7 +196,7 @@ static void on_handle_closed(uv_handle_t *h)
     if (h == (uv_handle_t *)&s->pipe) {
         s->pipe_active = false;
         buf_reset(&s->rbuf);
-        if (!s->closing) {
+        if (!s->closing && !s->removing) {
             uv_timer_start(&s->retry_timer, on_retry_timer, s->retry_ms, 0);
             s->retry_ms = s->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : s->retry_ms * 2;
         }
@@ -258,13 +205,14 @@ static void on_handle_closed(uv_handle_t *h)
         s->proc_active = false;
     }
     if (--s->handles == 0 && s->closing) {
+        LOG_D("sfu", "sfu entry freed", "\"sfu\":\"%s\"", log_esc(s->id));
         list_remove(&s->node);
         buf_deinit(&s->rbuf);
         free(s->id);
         free(s->sock_path);
         free(s);
         p->handles--;
-        pool_maybe_free(p);
+        pool__maybe_free(p);
     }
 }
 
@@ -280,6 +228,32 @@ static void drop_connection(sfu_t *s, const char *why)
     uv_close((uv_handle_t *)&s->pipe, on_handle_closed);
 }
 
+/* Load fields of a stats result or of hello's "load". */
+static void take_load(sfu_t *s, json_t *load)
+{
+    if (!json_is_object(load)) {
+        return;
+    }
+    s->peers = (uint64_t)json_integer_value(json_object_get(load, "peers"));
+    s->rooms = (uint64_t)json_integer_value(json_object_get(load, "rooms"));
+    s->bitrate_in = (uint64_t)json_number_value(json_object_get(load, "bitrate_in"));
+    s->bitrate_out = (uint64_t)json_number_value(json_object_get(load, "bitrate_out"));
+    s->cpu = json_number_value(json_object_get(load, "cpu"));
+    json_t *max = json_object_get(load, "max_peers");
+    if (json_is_integer(max)) {
+        s->max_peers = (uint64_t)json_integer_value(max);
+    }
+    json_t *dr = json_object_get(load, "draining");
+    if (json_is_boolean(dr) && s->drain_calls == 0) {
+        if (s->draining != json_is_true(dr)) {
+            LOG_I("sfu", "sfu drain state", "\"sfu\":\"%s\",\"draining\":%s", log_esc(s->id),
+                  json_is_true(dr) ? "true" : "false");
+        }
+        s->draining = json_is_true(dr);
+    }
+    s->asked = 0;
+}
+
 static void handle_hello(sfu_t *s, rpc_msg_t *m)
 {
     if (m->err != RPC_OK || !json_is_object(m->body)) {
@@ -290,23 +264,31 @@ static void handle_hello(sfu_t *s, rpc_msg_t *m)
     }
     const char *id = json_string_value(json_object_get(m->body, "sfu_id"));
     if (id && *id && strcmp(id, s->id) != 0 && !s->spawned) {
+        sfu_t *other = sfu_pool_find(s->pool, id);
+        if (other) {
+            /* the same SFU under two socket paths (a link, or the registry's and ours) */
+            LOG_W("sfu", "sfu known already under another socket path: entry dropped",
+                  "\"sfu\":\"%s\",\"socket\":\"%s\",\"known_socket\":\"%s\"", log_esc(id),
+                  log_esc(s->sock_path), log_esc(other->sock_path));
+            sfu_pool_remove(s->pool, s->id);
+            return;
+        }
         free(s->id);
         s->id = xstrdup(id);
     }
     s->retry_ms = RETRY_MIN_MS;
     s->respawn_ms = RESPAWN_MIN_MS;
+    json_t *max = json_object_get(json_object_get(m->body, "capacity"), "max_peers");
+    if (json_is_integer(max)) {
+        s->max_peers = (uint64_t)json_integer_value(max);
+    }
+    take_load(s, json_object_get(m->body, "load"));
+    json_t *dr = json_object_get(m->body, "draining");
+    if (json_is_boolean(dr) && s->drain_calls == 0) {
+        s->draining = json_is_true(dr);
+    }
     json_t *resumed = json_object_get(m->body, "resumed");
     set_state(s, SFU_READY, json_is_array(resumed) && json_array_size(resumed) ? resumed : NULL);
-}
-
-static void handle_stats(sfu_t *s, json_t *data)
-{
-    json_t *load = json_object_get(data, "load");
-    if (json_is_object(load)) {
-        s->peers = (uint64_t)json_integer_value(json_object_get(load, "peers"));
-        s->bitrate_in = (uint64_t)json_number_value(json_object_get(load, "bitrate_in"));
-        s->bitrate_out = (uint64_t)json_number_value(json_object_get(load, "bitrate_out"));
-    }
 }
 
 static void handle_message(sfu_t *s, const uint8_t *payload, size_t len)
@@ -336,7 +318,7 @@ static void handle_message(sfu_t *s, const uint8_t *payload, size_t len)
         }
     } else if (m.kind == RPC_KIND_EVENT) {
         if (m.event == RPC_EV_STATS) {
-            handle_stats(s, m.body);
+            take_load(s, json_object_get(m.body, "load"));
         }
         if (m.event == RPC_EV_ERROR) {
             LOG_W("sfu", "sfu error event", "\"sfu\":\"%s\",\"message\":\"%s\"", log_esc(s->id),
@@ -414,7 +396,7 @@ static void on_connected(uv_connect_t *req, int status)
     json_decref(req_msg);
 }
 
-static void sfu_connect(sfu_t *s)
+void sfu__connect(sfu_t *s)
 {
     if (s->closing || s->pipe_active) {
         return;
@@ -484,19 +466,21 @@ static void sfu_spawn(sfu_t *s)
     LOG_I("sfu", "sfu spawned", "\"sfu\":\"%s\",\"pid\":%d,\"socket\":\"%s\",\"ports\":\"%s\"",
           log_esc(s->id), s->proc.pid, log_esc(s->sock_path), s->ports);
     s->retry_ms = RETRY_MIN_MS;
-    if (!s->pipe_active) {
+    if (!s->pipe_active && !s->removing) {
         uv_timer_start(&s->retry_timer, on_retry_timer, RETRY_MIN_MS, 0);
     }
 }
 
 /* ---- pool ---------------------------------------------------------------------------------- */
 
-static sfu_t *sfu_add(sfu_pool_t *p, const char *id, const char *path)
+sfu_t *sfu__new(sfu_pool_t *p, const char *id, const char *path, sfu_origin_t origin)
 {
     sfu_t *s = xcalloc(1, sizeof(*s));
     s->pool = p;
     s->id = xstrdup(id);
     s->sock_path = xstrdup(path);
+    s->origin = origin;
+    s->spawned = origin == SFU_SPAWNED;
     s->next_id = 1;
     s->retry_ms = RETRY_MIN_MS;
     s->respawn_ms = RESPAWN_MIN_MS;
@@ -508,7 +492,36 @@ static sfu_t *sfu_add(sfu_pool_t *p, const char *id, const char *path)
     s->handles = 2;
     list_insert_tail(&p->sfus, &s->node);
     p->handles++;
+    LOG_I("sfu", "sfu added", "\"sfu\":\"%s\",\"socket\":\"%s\",\"origin\":\"%s\"", log_esc(id),
+          log_esc(path), sfu_origin_str(origin));
     return s;
+}
+
+void sfu__remove_later(sfu_t *s)
+{
+    s->removing = true;
+    uv_timer_stop(&s->respawn_timer);
+    uv_timer_start(&s->retry_timer, on_retry_timer, 0, 0);
+}
+
+void sfu__shutdown(sfu_t *s)
+{
+    if (s->closing) {
+        return;
+    }
+    s->closing = true;
+    fail_all(s, "unavailable", s->pool->closing ? "shutting down" : "the media server was removed");
+    set_state(s, SFU_DOWN, NULL);
+    if (s->pipe_active && !uv_is_closing((uv_handle_t *)&s->pipe)) {
+        uv_close((uv_handle_t *)&s->pipe, on_handle_closed);
+    }
+    if (s->proc_active && s->proc_running) {
+        uv_process_kill(&s->proc, SIGTERM); /* on_proc_exit closes the handle */
+    } else if (s->proc_active && !uv_is_closing((uv_handle_t *)&s->proc)) {
+        uv_close((uv_handle_t *)&s->proc, on_handle_closed);
+    }
+    uv_close((uv_handle_t *)&s->retry_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&s->respawn_timer, on_handle_closed);
 }
 
 sfu_pool_t *sfu_pool_new(uv_loop_t *loop, const sfu_pool_config_t *cfg, sfu_event_cb on_event,
@@ -541,26 +554,46 @@ sfu_pool_t *sfu_pool_new(uv_loop_t *loop, const sfu_pool_config_t *cfg, sfu_even
     uv_unref((uv_handle_t *)&p->sweep);
 
     int span = cfg->spawn > 0 ? (cfg->port_high - cfg->port_low + 1) / cfg->spawn : 0;
+    char dir[SFU_SOCK_PATH_MAX + 1] = "";
+    if (cfg->spawn > 0 && sfu__abs_path(cfg->sock_dir, dir, sizeof dir) != 0) {
+        *err = "the SFU socket directory path is too long";
+        sfu_pool_close(p);
+        return NULL;
+    }
     for (int i = 0; i < cfg->spawn; i++) {
         char id[160], path[4096];
         snprintf(id, sizeof id, "%s-sfu%d", p->node_id, i + 1);
-        snprintf(path, sizeof path, "%s/%s.sock", cfg->sock_dir, id);
+        snprintf(path, sizeof path, "%s/%s.sock", dir, id);
         if (strlen(path) > 100) {
             *err = "the SFU socket path is too long for a Unix socket (max 100 bytes)";
             sfu_pool_close(p);
             return NULL;
         }
-        sfu_t *s = sfu_add(p, id, path);
-        s->spawned = true;
+        sfu_t *s = sfu__new(p, id, path, SFU_SPAWNED);
         snprintf(s->ports, sizeof s->ports, "%d-%d", cfg->port_low + i * span,
                  cfg->port_low + (i + 1) * span - 1);
         sfu_spawn(s);
     }
-    if (cfg->sockets && *cfg->sockets) {
+    int w = cfg->sockets && *cfg->sockets ? pool__watch_init(p, cfg->sockets, err) : 0;
+    if (w < 0) {
+        sfu_pool_close(p);
+        return NULL;
+    }
+    if (w == 0 && cfg->sockets && *cfg->sockets) {
         char *list = xstrdup(cfg->sockets), *save = NULL;
         for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (*tok) {
-                sfu_connect(sfu_add(p, tok, tok));
+            char path[SFU_SOCK_PATH_MAX + 1];
+            if (!*tok) {
+                continue;
+            }
+            if (sfu__abs_path(tok, path, sizeof path) != 0) {
+                *err = "an --sfu-sockets path is too long for a Unix socket";
+                free(list);
+                sfu_pool_close(p);
+                return NULL;
+            }
+            if (!sfu__find_path(p, path)) {
+                sfu__connect(sfu__new(p, path, path, SFU_CONFIGURED));
             }
         }
         free(list);
@@ -572,10 +605,10 @@ static void on_sweep_closed(uv_handle_t *h)
 {
     sfu_pool_t *p = h->data;
     p->handles--;
-    pool_maybe_free(p);
+    pool__maybe_free(p);
 }
 
-static void pool_maybe_free(sfu_pool_t *p)
+void pool__maybe_free(sfu_pool_t *p)
 {
     if (!p->closing || p->handles > 0) {
         return;
@@ -583,6 +616,7 @@ static void pool_maybe_free(sfu_pool_t *p)
     free(p->node_id);
     free(p->sfu_bin);
     free(p->ip);
+    free(p->watch_dir);
     free(p);
 }
 
@@ -596,118 +630,41 @@ void sfu_pool_close(sfu_pool_t *p)
         call_t *c = list_entry(p->deferred.next, call_t, node);
         call_finish(p, c, c->err, "the media server is not available", NULL);
     }
+    pool__watch_close(p);
     list_t *pos, *tmp;
     list_foreach_safe(pos, tmp, &p->sfus)
     {
-        sfu_t *s = list_entry(pos, sfu_t, node);
-        s->closing = true;
-        fail_all(s, "unavailable", "shutting down");
-        if (s->pipe_active && !uv_is_closing((uv_handle_t *)&s->pipe)) {
-            uv_close((uv_handle_t *)&s->pipe, on_handle_closed);
-        }
-        if (s->proc_active && s->proc_running) {
-            uv_process_kill(&s->proc, SIGTERM); /* on_proc_exit closes the handle */
-        } else if (s->proc_active && !uv_is_closing((uv_handle_t *)&s->proc)) {
-            uv_close((uv_handle_t *)&s->proc, on_handle_closed);
-        }
-        uv_close((uv_handle_t *)&s->retry_timer, on_handle_closed);
-        uv_close((uv_handle_t *)&s->respawn_timer, on_handle_closed);
+        sfu__shutdown(list_entry(pos, sfu_t, node));
     }
     uv_close((uv_handle_t *)&p->sweep, on_sweep_closed);
-}
-
-sfu_t *sfu_pool_pick(sfu_pool_t *p)
-{
-    sfu_t *best = NULL;
-    list_t *pos;
-    list_foreach(pos, &p->sfus)
-    {
-        sfu_t *s = list_entry(pos, sfu_t, node);
-        if (s->state == SFU_READY && !s->draining && (!best || s->peers < best->peers)) {
-            best = s;
-        }
-    }
-    return best;
-}
-
-sfu_t *sfu_pool_find(sfu_pool_t *p, const char *id)
-{
-    list_t *pos;
-    list_foreach(pos, &p->sfus)
-    {
-        sfu_t *s = list_entry(pos, sfu_t, node);
-        if (!strcmp(s->id, id)) {
-            return s;
-        }
-    }
-    return NULL;
-}
-
-size_t sfu_pool_count(const sfu_pool_t *p, size_t *ready)
-{
-    size_t n = 0, r = 0;
-    const list_t *pos;
-    for (pos = p->sfus.next; pos != &p->sfus; pos = pos->next) {
-        n++;
-        r += list_entry(pos, sfu_t, node)->state == SFU_READY;
-    }
-    if (ready) {
-        *ready = r;
-    }
-    return n;
-}
-
-void sfu_pool_foreach(sfu_pool_t *p, void (*fn)(sfu_t *, void *), void *ud)
-{
-    list_t *pos, *tmp;
-    list_foreach_safe(pos, tmp, &p->sfus)
-    {
-        fn(list_entry(pos, sfu_t, node), ud);
-    }
-}
-
-const char *sfu_id(const sfu_t *s)
-{
-    return s->id;
-}
-
-const char *sfu_socket_path(const sfu_t *s)
-{
-    return s->sock_path;
-}
-
-sfu_state_t sfu_get_state(const sfu_t *s)
-{
-    return s->state;
-}
-
-bool sfu_draining(const sfu_t *s)
-{
-    return s->draining;
-}
-
-void sfu_load(const sfu_t *s, uint64_t *peers, uint64_t *bitrate_in, uint64_t *bitrate_out)
-{
-    *peers = s->peers;
-    *bitrate_in = s->bitrate_in;
-    *bitrate_out = s->bitrate_out;
 }
 
 static void on_drain_reply(const char *id, const char *err, const char *msg, json_t *result,
                            void *ud)
 {
+    sfu_pool_t *p = ud;
+    sfu_t *s = p->closing ? NULL : sfu_pool_find(p, id);
+    if (s && s->drain_calls > 0) {
+        s->drain_calls--;
+    }
     if (err) {
         LOG_W("sfu", "drain failed", "\"sfu\":\"%s\",\"error\":\"%s\"", log_esc(id), err);
     } else {
+        bool on = json_is_true(json_object_get(result, "draining"));
         LOG_I("sfu", "drain set", "\"sfu\":\"%s\",\"draining\":%s", log_esc(id),
-              json_is_true(json_object_get(result, "draining")) ? "true" : "false");
+              on ? "true" : "false");
+        if (s && s->drain_calls == 0) {
+            s->draining = on;
+        }
     }
 }
 
 void sfu_set_draining(sfu_t *s, bool on)
 {
     s->draining = on;
-    sfu_call(s, "drain", json_pack("{s:b}", "on", on), on_drain_reply, NULL);
+    if (sfu_call(s, "drain", json_pack("{s:b}", "on", on), on_drain_reply, s->pool) == 0) {
+        s->drain_calls++;
+    }
 }
 
 void sfu_pool_stats(const sfu_pool_t *p, sfu_pool_stats_t *out)
