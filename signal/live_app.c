@@ -469,6 +469,36 @@ static void on_disconnect(sio_socket_t *s, const char *reason, void *ud)
 
 /* ---- node heartbeat, reaping, room expiry -------------------------------------------------- */
 
+/* Tells the cluster about connections and broadcasts a dead (reaped) or leaving node took
+ * with it: viewer-left to the admins, a count change, stream-ended publisher-left. */
+static void announce_gone(live_t *app, const store_res_t *res)
+{
+    for (size_t i = 0; i < res->nids; i++) {
+        char args[160];
+        int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"publisher-left\"}",
+                         res->ids[i]);
+        live_bus_room(app, LIVE_TO_MEMBERS, res->ids[i], NULL, "stream-ended", args, (size_t)n);
+    }
+    for (size_t i = 0; i < res->nmembers; i++) {
+        const store_member_t *m = &res->members[i];
+        if (!m->role || strcmp(m->role, "viewer") != 0) {
+            continue;
+        }
+        char args[256];
+        int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"viewerId\":\"%s\"}", m->room_id,
+                         m->id);
+        live_bus_room(app, LIVE_TO_ADMINS, m->room_id, NULL, "viewer-left", args, (size_t)n);
+        bool seen = false; /* one count change per room */
+        for (size_t k = 0; k < i && !seen; k++) {
+            seen = res->members[k].role && !strcmp(res->members[k].role, "viewer") &&
+                   !strcmp(res->members[k].room_id, m->room_id);
+        }
+        if (!seen) {
+            live_bus_count(app, m->room_id, -1);
+        }
+    }
+}
+
 static void on_reaped(store_t *st, const store_res_t *res, void *ud)
 {
     live_t *app = ud;
@@ -476,24 +506,10 @@ static void on_reaped(store_t *st, const store_res_t *res, void *ud)
         return;
     }
     for (size_t i = 0; i < res->nnodes; i++) {
-        LOG_W("live", "dead node reaped", "\"node\":\"%s\"", log_esc(res->nodes[i]));
+        LOG_W("live", "dead node reaped", "\"node\":\"%s\",\"members\":%zu,\"broadcasts\":%zu",
+              log_esc(res->nodes[i]), res->nmembers, res->nids);
     }
-    for (size_t i = 0; i < res->nids; i++) {
-        char args[160];
-        int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"publisher-left\"}",
-                         res->ids[i]);
-        live_bus_room(app, LIVE_TO_MEMBERS, res->ids[i], NULL, "stream-ended", args, (size_t)n);
-        live_media_room_closed(app, res->ids[i]);
-    }
-    for (size_t i = 0; i < res->nmembers; i++) {
-        const store_member_t *m = &res->members[i];
-        if (m->role && !strcmp(m->role, "viewer")) {
-            char args[256];
-            int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"viewerId\":\"%s\"}",
-                             m->room_id, m->id);
-            live_bus_room(app, LIVE_TO_ADMINS, m->room_id, NULL, "viewer-left", args, (size_t)n);
-        }
-    }
+    announce_gone(app, res);
 }
 
 static void on_beat(store_t *st, const store_res_t *res, void *ud)
@@ -708,10 +724,22 @@ static void on_store_closed(store_t *st, void *ud)
     (void)ud;
 }
 
-static void on_left_cluster(store_t *st, const store_res_t *res, void *ud)
+static void on_flushed(store_t *st, const store_res_t *res, void *ud)
 {
     live_t *app = ud;
     store_close(app->store, on_store_closed, app);
+}
+
+static void on_left_cluster(store_t *st, const store_res_t *res, void *ud)
+{
+    live_t *app = ud;
+    if (res->err == 0) {
+        LOG_I("live", "left the cluster", "\"members\":%zu,\"broadcasts\":%zu", res->nmembers,
+              res->nids);
+        announce_gone(app, res);
+    }
+    /* one more round trip on the same connection: the publishes above are out before closing */
+    store_nodes_list(app->store, on_flushed, app);
 }
 
 void live_app_stop(live_t *app)
