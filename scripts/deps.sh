@@ -22,7 +22,16 @@ if ((${#missing[@]})); then
   echo "deps: installing ${missing[*]}"
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
   $SUDO apt-get update -q
+  # nginx, coturn, redis and prometheus are installed for the tests, which start their own
+  # instances on loopback: keep the packages from starting system services while installing.
+  policy=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod +x "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  [[ -n $policy ]] && $SUDO rm -f "$policy" && trap - EXIT
 fi
 
 # npm: one lockfile per folder; reinstall only when the lockfile changed.
