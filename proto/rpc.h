@@ -29,7 +29,9 @@
     XX(PEER_RESTART_ICE, "peer.restart_ice")   \
     XX(PEER_CLOSE, "peer.close")               \
     XX(STATS, "stats")                         \
-    XX(DRAIN, "drain")
+    XX(DRAIN, "drain")                         \
+    XX(ROOM_FORWARD, "room.forward")           \
+    XX(ROOM_UNFORWARD, "room.unforward")
 
 /* Events, SFU -> signal: XX(name, wire string) */
 #define RPC_EVENT_MAP(XX)                              \

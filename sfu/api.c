@@ -7,6 +7,7 @@
 #include "api.h"
 #include "../common/log.h"
 #include "../proto/sdp.h"
+#include "forward.h"
 #include "peer.h"
 #include "room.h"
 #include "rpc_server.h"
@@ -520,6 +521,9 @@ json_t *api_on_request(void *ud, unsigned conn, const rpc_msg_t *m, rpc_err_t *e
         return m_stats(&q);
     case RPC_M_DRAIN:
         return m_drain(&q);
+    case RPC_M_ROOM_FORWARD:
+    case RPC_M_ROOM_UNFORWARD:
+        return forward_rpc(s, m->method, m->body, err, why, whylen); /* forward.c */
     default:
         return fail(&q, RPC_E_UNKNOWN_METHOD, "unknown method");
     }

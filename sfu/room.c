@@ -1,6 +1,7 @@
 /* sfu/room.c: see room.h. */
 #include "room.h"
 #include "../common/log.h"
+#include "forward.h"
 #include "peer.h"
 
 room_t *room_open(sfu_t *s, const char *id, bool *created)
@@ -41,6 +42,7 @@ void room_close(room_t *r, const char *reason)
 
 void room_free(room_t *r)
 {
+    forward_room_free(r);
     g_free(r->id);
     g_free(r);
 }

@@ -16,6 +16,7 @@ struct room {
     /* counters of peers that have left, so the room's totals never go backwards: NACKs of
      * subscribers, keyframe requests sent to publishers */
     uint64_t gone_nacks, gone_plis;
+    struct fwd_room *fwd; /* owned: forwarding targets and cached reports (forward.c) */
 };
 
 /* Returns the room with this id, creating it when absent (*created tells which). */

@@ -5,6 +5,7 @@
 #include "router.h"
 #include "../common/clock.h"
 #include "../proto/rtp.h"
+#include "forward.h"
 #include "peer.h"
 #include "room.h"
 #include "rtcp_fb.h"
@@ -196,6 +197,7 @@ void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len)
     if (t->cache) {
         pktcache_put(t->cache, h.seq, pkt, len, now_ms);
     }
+    forward_rtp(p->room, p, pkt, len); /* plain RTP to local receivers (recorder) */
     list_t *it;
     list_foreach(it, &p->room->subs)
     {

@@ -4,6 +4,7 @@
 #include "../common/clock.h"
 #include "../common/log.h"
 #include "../proto/rtcp.h"
+#include "forward.h"
 #include "peer.h"
 #include "room.h"
 #include "router.h"
@@ -146,6 +147,7 @@ static void forward_sr(peer_t *pub, const rtcp_sr_t *in, int idx)
         n = rtcp_sdes_build(tmpl + len, sizeof tmpl - len, t->out_ssrc, cname, strlen(cname));
         len += n > 0 ? (size_t)n : 0;
     }
+    forward_rtcp_sr(pub->room, idx, tmpl, len); /* lip sync for the recorder */
     list_t *it;
     list_foreach(it, &pub->room->subs)
     {
