@@ -54,6 +54,9 @@ CTL_SRC    := $(wildcard signal/ctl/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 TOOL_SRC   := $(wildcard tests/bench/*.c)
+REC_SRC    := $(wildcard recorder/*.c)
+# libav* is for onair-recorder alone (docs/RECORDING.md); no other binary links it.
+AV_PKGS    := libavformat libavcodec libavutil
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -67,6 +70,7 @@ LIBS_ALL  := $(LIBSIGNAL) $(LIBSFU) $(LIBPROTO) $(LIBCOMMON) $(LIBLLHTTP)
 SIGNAL_BIN := $(B)/onair-signal
 SFU_BIN    := $(B)/onair-sfu
 CTL_BIN    := $(if $(CTL_SRC),$(B)/onairctl)
+REC_BIN    := $(if $(REC_SRC),$(B)/onair-recorder)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 REPLAY_BINS:= $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzz/replay_%,$(FUZZ_SRC))
 FUZZ_BINS  := $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzz/fuzz_%,$(FUZZ_SRC))
@@ -78,7 +82,7 @@ TOOL_BINS  := $(patsubst tests/bench/%.c,$(B)/tools/%,$(TOOL_SRC))
 .DELETE_ON_ERROR:
 
 all: binaries
-binaries: $(SIGNAL_BIN) $(if $(wildcard sfu/main.c),$(SFU_BIN)) $(CTL_BIN)
+binaries: $(SIGNAL_BIN) $(if $(wildcard sfu/main.c),$(SFU_BIN)) $(CTL_BIN) $(REC_BIN)
 tools: $(TOOL_BINS)
 
 $(B)/obj/%.o: %.c
@@ -110,6 +114,10 @@ $(SFU_BIN): $(call obj,sfu/main.c) $(LIBSFU) $(LIBPROTO) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
 $(B)/onairctl: $(call obj,$(CTL_SRC)) $(LIBSIGNAL) $(LIBPROTO) $(LIBCOMMON) $(LIBLLHTTP)
 	$(CC) $(LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(call obj,$(REC_SRC)): CFLAGS += $(shell pkg-config --cflags $(AV_PKGS) 2>/dev/null)
+$(B)/onair-recorder: $(call obj,$(REC_SRC)) $(LIBPROTO) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) $^ $(shell pkg-config --libs $(AV_PKGS) 2>/dev/null) -lm -o $@
 
 $(B)/tests/%: $(call obj,tests/unit/%.c) $(LIBS_ALL)
 	@mkdir -p $(dir $@)
