@@ -7,10 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import jwt from 'jsonwebtoken';
 import { connectV2, emitAckV2, rawEio } from '../lib/sio.mjs';
 import {
-  ackErr, ackOk, connectRefused, craft, http, mint, settle, spawnLive, startLive, uid,
+  ackErr, ackOk, connectRefused, craft, http, killAll, mint, settle, spawnLive, startLive, uid,
 } from '../lib/live.mjs';
 
 const now = () => Math.floor(Date.now() / 1000);
+after(killAll);
 
 describe('livestream auth', () => {
   let node;

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { spawnProcess, poll } from '../lib/server.mjs';
-import { ack, ackOk, startLive, startRedis, uid } from '../lib/live.mjs';
+import { ack, ackOk, killAll, startLive, startRedis, uid } from '../lib/live.mjs';
+
+after(killAll);
 
 const NODE_TTL = 1200;
 const ARGS = ['--node-ttl', String(NODE_TTL), '--publisher-grace', '400'];
@@ -61,24 +63,31 @@ describe('livestream cluster on Redis', () => {
   test('a node killed with SIGKILL: the survivor removes its viewers and ends its broadcasts', async () => {
     const a = await startLive({ redis: redis.url, args: ARGS });
     const b = await startLive({ redis: redis.url, args: ARGS, env: { JWT_SECRET: a.secret } });
-    const s = await spread(a, b);
-    const t0 = Date.now();
-    const r = await b.kill();
-    assert.equal(r.signal, 'SIGKILL');
-    await assertCleanedUp(a, s, NODE_TTL * 3 + 4000);
-    const took = Date.now() - t0;
-    assert.ok(took < NODE_TTL * 3 + 3000, `cleaned up after ${took} ms`);
-    assert.ok(a.lines.some((l) => /dead node reaped/.test(l) && l.includes(b.nodeId)));
-    await a.stop();
+    try {
+      const s = await spread(a, b);
+      const t0 = Date.now();
+      const r = await b.kill();
+      assert.equal(r.signal, 'SIGKILL');
+      await assertCleanedUp(a, s, NODE_TTL * 3 + 4000);
+      const took = Date.now() - t0;
+      assert.ok(took < NODE_TTL * 3 + 3000, `cleaned up after ${took} ms`);
+      assert.ok(a.lines.some((l) => /dead node reaped/.test(l) && l.includes(b.nodeId)));
+    } finally {
+      await a.stop();
+    }
   });
 
   test('a node stopped with SIGTERM leaves at once: the others hear of it without waiting for the TTL', async () => {
     const a = await startLive({ redis: redis.url, args: ['--node-ttl', '30000'] });
     const b = await startLive({ redis: redis.url, args: ['--node-ttl', '30000'], env: { JWT_SECRET: a.secret } });
-    const s = await spread(a, b);
-    await b.stop();
-    await assertCleanedUp(a, s, 3000);
-    await a.stop();
+    try {
+      const s = await spread(a, b);
+      await b.stop();
+      await assertCleanedUp(a, s, 3000);
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
   });
 
   test('Redis down: events answer unavailable promptly and /health is 503; back on the same port: the node recovers by itself', async () => {
@@ -135,6 +144,7 @@ describe('livestream cluster on Redis', () => {
     } finally {
       await a.stop();
       await b.stop();
+      await own.stop();
     }
   });
 });

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { ackErr, ackOk, parseProm, startLive, uid } from '../lib/live.mjs';
+import { ackErr, ackOk, killAll, parseProm, startLive, uid } from '../lib/live.mjs';
+
+after(killAll);
 
 /** A raw HTTP request (no automatic decompression, any header): {status, headers, body: Buffer}. */
 function raw(url, { method = 'GET', headers = {}, body } = {}) {

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildDir, poll } from '../lib/server.mjs';
 import { rawEio } from '../lib/sio.mjs';
-import { ack, ackErr, ackOk, spawnLive, startLive, tmpDir, uid } from '../lib/live.mjs';
+import { ack, ackErr, ackOk, killAll, spawnLive, startLive, tmpDir, uid } from '../lib/live.mjs';
+
+after(killAll);
 
 /** A raw Socket.IO v5 client over WebSocket, connected to "/" with token. */
 async function rawClient(node, token) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
-  ack, ackErr, ackOk, assertNone, settle, startLive, startRedis, uid,
+  ack, ackErr, ackOk, assertNone, killAll, settle, startLive, startRedis, uid,
 } from '../lib/live.mjs';
 
 export const GRACE_MS = 600;
@@ -68,8 +68,12 @@ async function setup(backend) {
 }
 
 async function teardown(ctx) {
-  for (const n of ctx.nodes) await n.stop();
-  if (ctx.redis) await ctx.redis.stop();
+  try {
+    for (const n of ctx.nodes) await n.stop();
+  } finally {
+    await killAll();
+    if (ctx.redis) await ctx.redis.stop();
+  }
 }
 
 const roomShape = (room) => {
@@ -84,6 +88,7 @@ export function liveSuite(backend) {
   });
   after(async () => {
     if (ctx) await teardown(ctx);
+    else await killAll();
   });
 
   describe('start-stream', () => {

@@ -89,8 +89,27 @@ function liveArgv({ port, nodeId, redis, args }) {
 export async function spawnLive({ args = [], env = {}, redis, nodeId } = {}) {
   const { childEnv } = liveEnv(env);
   const id = nodeId || uid('node');
-  return spawnProcess({ cmd: signalBin(), args: liveArgv({ port: await freePort(), nodeId: id, redis, args }),
+  const h = await spawnProcess({ cmd: signalBin(), args: liveArgv({ port: await freePort(), nodeId: id, redis, args }),
     env: childEnv, name: `live:${id}` });
+  const entry = { name: h.name, kill: () => h.stop('SIGKILL', 5000) };
+  running.add(entry);
+  h.exited.then(() => running.delete(entry));
+  return h;
+}
+
+/** Every node started and not yet stopped (see killAll). */
+const running = new Set();
+
+/**
+ * Safety net for failed tests: SIGKILLs every node this file started and did not stop (a node
+ * left running would keep the test process alive). Register it once per test file:
+ * `after(killAll)`. Resolves with the names of the nodes it had to kill.
+ */
+export async function killAll() {
+  const left = [...running];
+  running.clear();
+  await Promise.all(left.map((n) => n.kill()));
+  return left.map((n) => n.name);
 }
 
 function liveHandle(h, { port, secret, nodeId, argv }) {
@@ -127,6 +146,7 @@ function liveHandle(h, { port, secret, nodeId, argv }) {
     },
     /** SIGTERM, then asserts exit code 0 (ASan/LSan: no leak, no report). */
     stop: async ({ check = true } = {}) => {
+      running.delete(node);
       node.closeClients();
       const r = await h.stop();
       if (check) {
@@ -137,6 +157,7 @@ function liveHandle(h, { port, secret, nodeId, argv }) {
     },
     /** SIGKILL with the clients still connected (they see the transport close). */
     kill: async () => {
+      running.delete(node);
       const r = await h.stop('SIGKILL', 5000);
       node.closeClients();
       return r;
@@ -146,6 +167,7 @@ function liveHandle(h, { port, secret, nodeId, argv }) {
     /** Parsed /metrics: Map "name{labels}" -> number. */
     metrics: async () => parseProm((await http(`${url}/metrics`)).body),
   };
+  running.add(node);
   return node;
 }
 
