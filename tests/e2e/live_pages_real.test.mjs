@@ -158,6 +158,7 @@ test('three viewers: 720p video and sound, chat and history, counts, mute, stats
     });
     if ((await admin.textContent('#record')) === 'Stop recording') {
       assert.ok((await state(admin)).recording);
+      assert.match(await admin.textContent('#record-reason'), /^Recording since /);
       await admin.click('#record');
       await waitState(admin, () => document.getElementById('record').textContent === 'Start recording');
       tc.diagnostic('recording: the server recorded');
@@ -224,6 +225,14 @@ test('three viewers: 720p video and sound, chat and history, counts, mute, stats
     assert.equal((await state(kim)).joined, false);
     await framesGrow(vera, 10);
     await framesGrow(lou, 10);
+
+    // Lou leaves: the counts follow, Vera keeps playing.
+    await lou.click('#leave');
+    await waitState(lou, () => !window.onair.state().joined && window.onair.state().pcState === 'none' &&
+      !document.getElementById('room-form').hidden);
+    await waitState(admin, () => document.querySelectorAll('[data-testid=viewer]').length === 1 && window.onair.viewerCount() === 1);
+    await waitState(vera, () => window.onair.viewerCount() === 1);
+    await framesGrow(vera, 10);
   });
 });
 
