@@ -52,6 +52,7 @@ typedef struct live_cfg {
     long sfu_spawn;
     const char *sfu_bin, *sfu_dir, *sfu_ip, *sfu_ports, *sfu_sockets;
     long sfu_timeout_ms;
+    const char *recordings_dir, *recorder_bin; /* recordings (live_rec.c) */
 } live_cfg_t;
 
 /* Counters for /metrics, by event name (PROTOCOL.md events) and by error code. */
@@ -102,9 +103,11 @@ struct live {
     uint64_t chat_seq;
     strmap_t chat_limits;  /* user sub -> ratelimit_t* (chat is limited per user) */
     strmap_t peers;        /* SFU peer id of a local connection -> malloc'd SFU id */
+    strmap_t recs;   /* room id -> the recording this node runs (live_rec.c) */
     strmap_t offers;       /* publisher peer id -> its offer waiting for the store (live_media.c) */
     char node_channel[80]; /* "n:<node id>": events for this node's connections */
     bool store_up;
+    bool registered; /* the first heartbeat went through */
     bool closing;
     /* metrics */
     uint64_t ev_in[LIVE_EV_COUNT];
@@ -254,6 +257,9 @@ enum {
     LIVE_LEAVE_KICKED
 };
 void live_member_leave(live_t *app, live_user_t *u, const char *room, int mode);
+/* After the node re-registered (its heartbeat key had expired or vanished): its connections
+ * rejoin the rooms that still exist; its broadcasts that ended meanwhile end locally too. */
+void live_rooms_resync(live_t *app);
 /* Ends room's broadcast with reason (publisher-left, media-failed); conn: only if it is still
  * the publishing connection (NULL: unconditionally). */
 void live_end_broadcast(live_t *app, const char *room, const char *conn, const char *reason);

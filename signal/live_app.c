@@ -7,6 +7,7 @@
 #include "../common/xalloc.h"
 #include "app.h"
 #include "live.h"
+#include "live_rec.h"
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -94,6 +95,10 @@ static const cfg_opt_t live_opts[] = {
       "allowed browser origin(s) for cross-origin requests (unset: none)" },
     { "sfu-timeout", "SFU_TIMEOUT_MS", CFG_INT, &cfg_store.sfu_timeout_ms, "5000",
       "SFU RPC timeout (ms)" },
+    { "recordings-dir", "RECORDINGS_DIR", CFG_STR, &cfg_store.recordings_dir, "./recordings",
+      "where recordings are written (start-recording)" },
+    { "recorder-bin", "RECORDER_BIN", CFG_STR, &cfg_store.recorder_bin, NULL,
+      "onair-recorder binary (default: next to onair-signal)" },
     { 0 },
 };
 
@@ -516,7 +521,12 @@ static void on_beat(store_t *st, const store_res_t *res, void *ud)
 {
     live_t *app = ud;
     if (res->err == 0 && res->changed && !app->closing) {
-        LOG_I("live", "node registered", "\"node\":\"%s\"", log_esc(app->cfg.node_id));
+        LOG_I("live", app->registered ? "node re-registered" : "node registered", "\"node\":\"%s\"",
+              log_esc(app->cfg.node_id));
+        if (app->registered) {
+            live_rooms_resync(app);
+        }
+        app->registered = true;
     }
 }
 
@@ -694,7 +704,10 @@ int live_app_start(uv_loop_t *loop, sio_server_t *sio, http_server_t *http, live
     app->beat_timer.data = app->expire_timer.data = app;
     uint64_t beat = (uint64_t)app->cfg.node_ttl_ms / 3;
     uv_timer_start(&app->beat_timer, on_beat_timer, 0, beat ? beat : 1000);
-    uv_timer_start(&app->expire_timer, on_expire_timer, 60000, 60000);
+    /* idle rooms go within a quarter of ROOM_IDLE_MS after their time (at most a minute) */
+    uint64_t expire = (uint64_t)app->cfg.room_idle_ms / 4;
+    expire = expire < 200 ? 200 : expire > 60000 ? 60000 : expire;
+    uv_timer_start(&app->expire_timer, on_expire_timer, expire, expire);
     LOG_I("live", "livestream app started",
           "\"node\":\"%s\",\"store\":\"%s\",\"mode\":\"%s\",\"sfu_spawn\":%ld,\"anonymous\":%s",
           log_esc(app->cfg.node_id), store_backend(app->store),
@@ -748,6 +761,7 @@ void live_app_stop(live_t *app)
         return;
     }
     app->closing = true;
+    live_rec_close_all(app); /* each recorder finishes its file */
     live_rooms_close_all(app);
     store_unsubscribe(app->store, app->node_channel);
     uv_close((uv_handle_t *)&app->beat_timer, NULL);

@@ -10,6 +10,7 @@
 #include "../common/log.h"
 #include "../common/xalloc.h"
 #include "live.h"
+#include "live_rec.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,6 +441,14 @@ static void on_not_member(store_t *st, const store_res_t *res, void *ud)
     live_op_t *op = ud;
     if (res->err) {
         live_reply_store_err(op, res);
+    } else if (res->room->owner && !strcmp(res->room->owner, op->sub)) {
+        /* PROTOCOL.md 10: every connection of the owner is a member; this one has no media
+         * session (the publishing connection is another) */
+        if (op->ev == LIVE_EV_ICE_CANDIDATE) {
+            live_reply_ok(op, NULL);
+        } else {
+            live_reply_err(op, APP_ECONFLICT, "no media session on this connection");
+        }
     } else {
         live_reply_err(op, APP_EFORBIDDEN, "you are not a member of this room");
     }
@@ -603,6 +612,7 @@ void live_media_close_peers(live_t *app, const char *room, const char *conn, boo
 
 void live_media_room_closed(live_t *app, const char *room)
 {
+    live_rec_room_ended(app, room); /* the recorder finishes the file */
     live_room_t *r = live_room_get(app, room, false);
     sfu_t *sfu = r && r->pub_sfu[0] ? sfu_pool_find(app->sfus, r->pub_sfu) : NULL;
     if (sfu) {

@@ -90,6 +90,35 @@ describe('livestream cluster on Redis', () => {
     }
   });
 
+  test('a node silent past its TTL (SIGSTOP) is reaped; when it wakes up its connections rejoin', async () => {
+    const a = await startLive({ redis: redis.url, args: ARGS });
+    const b = await startLive({ redis: redis.url, args: ARGS, env: { JWT_SECRET: a.secret } });
+    try {
+      const s = await spread(a, b);
+      b.proc.kill('SIGSTOP');
+      try {
+        await assertCleanedUp(a, s, NODE_TTL * 3 + 4000);
+      } finally {
+        b.proc.kill('SIGCONT');
+      }
+      // b re-registers: its viewers of r1 are members again (the admin hears of them again)
+      for (const id of [s.vb1Id, s.vb2Id]) {
+        await s.owner1.next('viewer-joined', (p) => p.viewer.id === id, NODE_TTL * 3 + 4000);
+      }
+      await s.owner1.next('viewer-count', (p) => p.roomId === s.r1 && p.count === 3, 4000);
+      const list = await ackOk(s.owner1, 'get-viewers', { roomId: s.r1 });
+      assert.equal(list.viewers.length, 3);
+      const c = await ackOk(s.vb1, 'chat-message', { roomId: s.r1, text: 'back' });
+      await s.owner1.next('chat-message', (m) => m.id === c.id);
+      // r2's broadcast ended while b was away: its owner on b hears it too
+      assert.deepEqual(await s.owner2.next('stream-ended', (p) => p.roomId === s.r2, 4000), { roomId: s.r2, reason: 'publisher-left' });
+      assert.ok(b.lines.some((l) => /node re-registered/.test(l)));
+    } finally {
+      await b.stop();
+      await a.stop();
+    }
+  });
+
   test('Redis down: events answer unavailable promptly and /health is 503; back on the same port: the node recovers by itself', async () => {
     const own = await startRedis();
     const a = await startLive({ redis: own.url, args: ARGS });

@@ -159,6 +159,29 @@ describe('livestream configuration', () => {
     }
   });
 
+  test('a room that is idle (not live, no members) for ROOM_IDLE_MS is deleted; a busy one stays', async () => {
+    const node = await startLive({ args: ['--room-idle', '600'] });
+    try {
+      const idle = uid('idle');
+      const busy = uid('busy');
+      const a = await node.client({ role: 'admin' });
+      await ackOk(a, 'start-stream', { roomId: idle });
+      await ackOk(a, 'stop-stream', { roomId: idle });
+      await ackOk(a, 'start-stream', { roomId: busy });
+      await ackOk(a, 'stop-stream', { roomId: busy });
+      const v = await node.client();
+      await ackOk(v, 'join-stream', { roomId: busy });
+      await node.waitLog((l, j) => j?.msg === 'idle room deleted' && j.room === idle, 5000);
+      await ackErr(await node.client(), 'join-stream', { roomId: idle }, 'not_found');
+      await ackOk(await node.client(), 'join-stream', { roomId: busy });
+      // a deleted room starts afresh
+      const r = await ackOk(a, 'start-stream', { roomId: idle });
+      assert.equal(r.room.viewerCount, 0);
+    } finally {
+      await node.stop();
+    }
+  });
+
   test('bad option values refuse to start with exit 1', async () => {
     for (const [args, re] of [[['--node-id', 'bad id!'], /invalid node id/], [['--node-ttl', '10'], /invalid option/],
       [['--sfu-spawn', '1', '--sfu-ports', 'nope'], /port range/], [['--redis-url', 'http://x'], /redis|url/i]]) {

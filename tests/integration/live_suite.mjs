@@ -287,6 +287,13 @@ export function liveSuite(backend) {
       assertNone(viewer, 'viewer-left');
       const after = await ackOk(admin2, 'get-viewers', { roomId });
       assert.deepEqual(after.viewers.map((x) => x.id), [viewer.id]);
+      // every connection of the owner is a member (PROTOCOL.md 10): a second one may leave (nothing
+      // to do), send candidates (no session: ignored) and chat, and gets no forbidden
+      const owner2 = await ctx.admin({ sub: admin.sub });
+      await ackOk(owner2, 'leave-stream', { roomId });
+      await ackOk(owner2, 'ice-candidate', { roomId, candidate: null });
+      await ackErr(owner2, 'restart-ice', { roomId }, 'conflict');
+      await ackOk(owner2, 'chat-message', { roomId, text: 'second tab' });
       // an admin's join/leave sends no viewer-joined/left
       await ackOk(admin2, 'leave-stream', { roomId });
       await ctx.chatMark(viewer, roomId, [admin]);
