@@ -528,8 +528,10 @@ async function onRecord() {
   } else {
     notices.error(errorText(starting ? 'Could not start recording' : 'Could not stop recording', res.error));
     if (starting && !['rate_limited', 'timeout', 'offline', 'conflict'].includes(res.error.code)) {
-      S.recordingUnavailable = 'Recording is not available on this server yet' +
-        (res.error.message ? ` (${res.error.message}).` : '.');
+      const m = res.error.message || '';
+      S.recordingUnavailable = /not available/i.test(m)
+        ? `${m.charAt(0).toUpperCase()}${m.slice(1).replace(/\.?$/, '.')}`
+        : `Recording is not available on this server yet${m ? ` (${m})` : ''}.`;
     }
   }
   render();
