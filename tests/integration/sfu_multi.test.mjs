@@ -2,7 +2,8 @@
 // media (RPC and signal only; no ICE agent is created, so no netns is needed):
 //   - `--sfu-sockets DIR`: an SFU started later is picked up, one that stops is dropped (/health)
 //   - placement: the least loaded SFU (peers, then cpu; rooms break ties), never a draining one
-//     (said by the SFU, or set with POST /api/admin/sfus/:id/drain)
+//     (said by the SFU, or set with POST /api/admin/sfus/:id/drain); a room placed on an SFU
+//     that drains moves when its publisher publishes again
 //   - two nodes on one Redis: node 2 connects to the SFU node 1 registered; the SFU serves both
 // Load figures come from fake SFUs (Node servers speaking docs/RPC.md) so that placement is
 // deterministic; the pick-up/drop test and the Redis test use the real onair-sfu.
@@ -214,6 +215,18 @@ test('placement: least loaded by peers and cpu, ties by rooms; draining SFUs are
   const r2 = await placeRoom(admin);
   assert.deepEqual(fakes.a.offers(), [r2]);
 
+  // r1's publisher publishes again (stop, start, a new offer): its placement on the draining c
+  // is given up and the room moves (a claim by force)
+  await ackOk(admin, 'stop-stream', { roomId: r1 });
+  await ackOk(admin, 'start-stream', { roomId: r1 });
+  await fakes.a.statsFlushed();
+  await ackOk(admin, 'offer', { roomId: r1, sdp: FAKE_SDP });
+  await admin.next('answer', (a) => a.roomId === r1);
+  assert.deepEqual(fakes.a.offers(), [r2, r1]);
+  assert.deepEqual(fakes.c.offers(), [r1]);
+  await node.waitLog((_l, j) => j && j.msg === 'room moves to another media server' && j.room === r1 &&
+    j.from === 'fake-c' && j.to === 'fake-a' && j.why === 'draining');
+
   // b cools down: its cpu no longer counts against it (2 peers)
   fakes.b.load.cpu = 0;
   await fakes.b.statsFlushed();
@@ -226,7 +239,7 @@ test('placement: least loaded by peers and cpu, ties by rooms; draining SFUs are
   await fakes.a.statsFlushed();
   await fakes.b.statsFlushed();
   const r4 = await placeRoom(admin);
-  assert.deepEqual(fakes.a.offers(), [r2, r4]);
+  assert.deepEqual(fakes.a.offers(), [r2, r1, r4]);
 
   // the SFU that says it is draining, and the full one, never got a room
   assert.deepEqual(fakes.d.offers(), []);
