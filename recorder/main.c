@@ -195,6 +195,7 @@ int main(int argc, char **argv)
     }
     if (stop_sig) {
         LOG_I("recorder", "stopping", "\"id\":\"%s\",\"signal\":%d", log_esc(o.id), (int)stop_sig);
+        drain(r, &io); /* what the kernel still holds belongs to the recording */
     }
     int rc_fin = rec_finish(r);
     rec_free(r);

@@ -6,34 +6,15 @@
 // Runs inside `unshare -n` with lo up (scripts/test.sh); binaries from $ONAIR_BUILD.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { RpcClient, startSfu, BUILD } from '../lib/rpc.mjs';
-import { spawnProcess, sanitizerEnv } from '../lib/server.mjs';
+import { RpcClient, startSfu } from '../lib/rpc.mjs';
 import { openEnv, publishToSfu } from './harness.mjs';
+import { ffprobe, startRecorder, RECORDER } from './recording_lib.mjs';
 
-const RECORDER = path.join(BUILD, 'onair-recorder');
 const RECORD_MS = 5000;
 const skip = fs.existsSync(RECORDER) ? false : `missing ${RECORDER}`;
-
-export async function ffprobe(file) {
-  const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file]);
-  return JSON.parse(stdout);
-}
-
-export function startRecorder(out, { args = [], id = 'rec' } = {}) {
-  return spawnProcess({
-    cmd: RECORDER,
-    args: ['--port', '0', '--out', out, '--id', id, ...args],
-    env: sanitizerEnv(),
-    ready: (_l, j) => j && j.msg === 'listening',
-  });
-}
-
-const listeningPort = (rec) => rec.records.find((j) => j.msg === 'listening').port;
 
 async function scenario(t, { codec, file, end }) {
   const sfu = await startSfu({ id: `e2e-rec-${codec}` });
@@ -54,7 +35,7 @@ async function scenario(t, { codec, file, end }) {
 
   const rec = await startRecorder(out, { id: `rec-${codec}` });
   t.after(() => rec.stop('SIGKILL'));
-  const res = await rpc.call('room.forward', { room: 'rec', id: 'rec1', host: '127.0.0.1', port: listeningPort(rec) });
+  const res = await rpc.call('room.forward', { room: 'rec', id: 'rec1', host: '127.0.0.1', port: rec.port });
   const begin = Date.now();
   assert.equal(res.id, 'rec1');
   assert.match(res.sdp, codec === 'H264' ? /a=rtpmap:\d+ H264\/90000/ : /a=rtpmap:\d+ VP8\/90000/);

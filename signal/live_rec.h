@@ -1,0 +1,25 @@
+/* signal/live_rec.h: recordings (PROTOCOL.md 5 start-recording / stop-recording). The signal
+ * node that drives a room's SFU records it: it binds a UDP socket on 127.0.0.1, asks the SFU to
+ * forward the room there (room.forward, docs/RPC.md), spawns one onair-recorder per recording
+ * with that socket as fd 3, and supervises it. The store keeps room.recording {id, startedAt,
+ * file} (what stream-stats and the room object show). A recording ends with stop-recording,
+ * with the broadcast (stop-stream, the publisher gone for good, the SFU lost), or when the
+ * recorder exits by itself (its input stopped); the recorder always finishes the file.
+ * docs/RECORDING.md has the whole design. */
+#ifndef SIGNAL_LIVE_REC_H
+#define SIGNAL_LIVE_REC_H
+#include "live.h"
+
+/* Starts or stops op->room's recording. The caller has checked the payload, the role and that
+ * op->sub owns the room (room: the store's record, borrowed for the call). Takes op: answers
+ * it ({ok, recording}) and frees it. */
+void live_rec_request(live_op_t *op, const store_room_t *room, bool start);
+
+/* room's broadcast ended (the store has cleared its recording): the recorder finishes. */
+void live_rec_room_ended(live_t *app, const char *room);
+
+/* Shutdown: every recorder is told to finish (SIGTERM) and its handle is released; pending
+ * requests are answered. Safe to call twice. */
+void live_rec_close_all(live_t *app);
+
+#endif
