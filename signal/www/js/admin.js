@@ -34,6 +34,7 @@ const S = {
   viewerCount: null,
   streamStats: null,
   recording: null,
+  recordingChangedAt: -1e9, // performance.now() of our last start/stop-recording answer
   recordingUnavailable: '',
   retryTimer: 0,
   retries: 0,
@@ -524,6 +525,7 @@ async function onRecord() {
   const res = await request(socket, starting ? 'start-recording' : 'stop-recording', { roomId: S.roomId });
   if (res.ok) {
     S.recording = starting ? res.recording || { startedAt: Date.now() } : null;
+    S.recordingChangedAt = performance.now();
     notices.status(starting ? 'Recording.' : 'Recording stopped.', 'ok');
   } else {
     notices.error(errorText(starting ? 'Could not start recording' : 'Could not stop recording', res.error));
@@ -578,7 +580,7 @@ function render() {
   } else {
     rec.disabled = false;
     $('record-reason').textContent = S.recording
-      ? `Recording since ${fmtTime(S.recording.startedAt)}${S.recording.file ? ' to ' + S.recording.file : ''}.`
+      ? `Recording${S.recording.startedAt ? ' since ' + fmtTime(S.recording.startedAt) : ''}${S.recording.file ? ' to ' + S.recording.file : ''}.`
       : 'Not recording.';
   }
   // Stats
@@ -677,8 +679,13 @@ if (socket) {
     if (!m || m.roomId !== S.roomId) return;
     S.streamStats = m;
     if (typeof m.viewers === 'number') S.viewerCount = m.viewers;
-    if (m.recording && typeof m.recording === 'object') S.recording = m.recording;
-    else if (m.recording === null || m.recording === false) S.recording = null;
+    // Stats may have been read just before our own start/stop took effect: trust our answer
+    // for one stats period, then the server's view (started or stopped elsewhere).
+    if (performance.now() - S.recordingChangedAt > 3000) {
+      if (m.recording && typeof m.recording === 'object') S.recording = m.recording;
+      else if (m.recording === true && !S.recording) S.recording = {};
+      else if (m.recording === null || m.recording === false) S.recording = null;
+    }
     render();
   });
 }
