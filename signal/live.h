@@ -1,10 +1,15 @@
 /* signal/live.h: the livestream application (PROTOCOL.md sections 2-10), private to its files:
  *   live_app.c    configuration, start/stop, the connect hook, event dispatch, disconnects,
- *                 node heartbeat/reaping, HTTP routes (/health, /metrics, /api/dev-token)
+ *                 node heartbeat/reaping/leaving
+ *   live_reply.c  op contexts, acks and app-errors, the room object, iceServers, per-connection
+ *                 room lists
+ *   live_http.c   /health, /metrics, /api/dev-token, the pages
  *   live_bus.c    room events across nodes (one publish per room event through the store's
- *                 pub/sub; memory: loopback) and the viewer-count coalescer
+ *                 pub/sub; memory: loopback), the viewer-count coalescer, local room state,
+ *                 re-registration after the node was reaped
  *   live_room.c   start/stop/join/leave/chat/get-viewers/kick/media-state/recording
- *   live_media.c  offer/answer/ice-candidate/restart-ice, the SFU pool's events, stream-stats
+ *   live_media.c  offer/answer/ice-candidate/restart-ice, the SFU pool's events
+ *   live_stats.c  stream-stats
  *
  * Ownership: the app (live_t) owns the store, the SFU pool, the auth verifier, its timers and
  * the per-room local state (live_room_t). Each Socket.IO socket owns its live_user_t (socket
@@ -103,7 +108,7 @@ struct live {
     uint64_t chat_seq;
     strmap_t chat_limits;  /* user sub -> ratelimit_t* (chat is limited per user) */
     strmap_t peers;        /* SFU peer id of a local connection -> malloc'd SFU id */
-    strmap_t recs;   /* room id -> the recording this node runs (live_rec.c) */
+    strmap_t recs;         /* room id -> the recording this node runs (live_rec.c) */
     strmap_t offers;       /* publisher peer id -> its offer waiting for the store (live_media.c) */
     char node_channel[80]; /* "n:<node id>": events for this node's connections */
     bool store_up;
@@ -174,7 +179,7 @@ struct live_op {
     int flags;     /* LIVE_OP_* */
 };
 
-/* ---- live_app.c ---- */
+/* ---- live_reply.c ---- */
 const char *live_ev_name(int ev);
 live_op_t *live_op_new(live_t *app, int ev, sio_socket_t *s, int64_t ack, const char *room);
 /* The socket of an op, or NULL when it is gone. */
@@ -257,6 +262,8 @@ enum {
     LIVE_LEAVE_KICKED
 };
 void live_member_leave(live_t *app, live_user_t *u, const char *room, int mode);
+/* viewer-joined {roomId, viewer} to the room's admins, and a count change. */
+void live_announce_joined(live_t *app, const char *room, const live_user_t *u, int64_t count);
 /* After the node re-registered (its heartbeat key had expired or vanished): its connections
  * rejoin the rooms that still exist; its broadcasts that ended meanwhile end locally too. */
 void live_rooms_resync(live_t *app);

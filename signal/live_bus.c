@@ -379,3 +379,74 @@ void live_rooms_close_all(live_t *app)
     }
     free(all);
 }
+
+/* ---- re-registration ------------------------------------------------------------------------
+ * The node's heartbeat key was gone (this node was reaped after a silence, or the store lost its
+ * data): survivors removed its members and ended its broadcasts. Its connections rejoin the
+ * rooms that still exist (viewer-joined and counts follow), and a broadcast it published that
+ * the store no longer has is ended here too. */
+
+static void on_rejoined(store_t *st, const store_res_t *res, void *ud)
+{
+    live_op_t *op = ud;
+    live_user_t *u = live_user(live_op_socket(op));
+    if (res->err == 0 && res->changed && u && u->who.role == AUTH_VIEWER) {
+        live_announce_joined(op->app, op->room, u, res->count);
+    }
+    free(op);
+}
+
+static void on_publisher_checked(store_t *st, const store_res_t *res, void *ud)
+{
+    live_op_t *op = ud;
+    live_t *app = op->app;
+    live_room_t *r = live_room_get(app, op->room, false);
+    bool gone = res->err == STORE_ENOTFOUND;
+    bool taken = res->err == 0 && (!res->room->live || !res->room->owner_conn ||
+                                   strcmp(res->room->owner_conn, op->sock) != 0);
+    if (r && !strcmp(r->pub_conn, op->sock) && (gone || taken)) {
+        LOG_W("live", "broadcast ended while this node was away", "\"room\":\"%s\"",
+              log_esc(op->room));
+        char args[LIVE_ROOM_ID_MAX + 64];
+        int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"publisher-left\"}",
+                         op->room);
+        if (gone) {
+            /* nobody has heard of it: the whole cluster (each node cleans up on delivery) */
+            live_bus_room(app, LIVE_TO_MEMBERS, op->room, NULL, "stream-ended", args, (size_t)n);
+        } else {
+            /* the others were told when it ended: this node's members only */
+            char sroom[LIVE_ROOM_ID_MAX + 3];
+            snprintf(sroom, sizeof sroom, "r:%s", op->room);
+            live_media_room_closed(app, op->room);
+            sio_broadcast(app->nsp, sroom, NULL, "stream-ended", args, (size_t)n);
+        }
+    }
+    free(op);
+}
+
+static void resync_socket(sio_socket_t *s, void *ud)
+{
+    live_t *app = ud;
+    live_user_t *u = live_user(s);
+    for (size_t i = 0; u && i < u->nrooms; i++) {
+        live_room_t *r = live_room_get(app, u->rooms[i], false);
+        live_op_t *op = live_op_new(app, LIVE_EV_OTHER, s, -1, u->rooms[i]);
+        if (r && !strcmp(r->pub_conn, u->sock_id)) {
+            store_room_get(app->store, u->rooms[i], on_publisher_checked, op);
+            continue;
+        }
+        store_join_t j = { .room = u->rooms[i],
+                           .conn = u->sock_id,
+                           .user = u->who.sub,
+                           .name = u->who.name,
+                           .node = app->cfg.node_id,
+                           .role = auth_role_str(u->who.role),
+                           .max_viewers = 0 };
+        store_member_join(app->store, &j, on_rejoined, op);
+    }
+}
+
+void live_rooms_resync(live_t *app)
+{
+    sio_room_foreach(app->nsp, NULL, resync_socket, app);
+}

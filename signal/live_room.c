@@ -252,8 +252,7 @@ void live_on_stop_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 
 /* ---- join-stream ----------------------------------------------------------------------------- */
 
-/* viewer-joined to the room's admins, and the count change. */
-static void announce_joined(live_t *app, const char *room, const live_user_t *u, int64_t count)
+void live_announce_joined(live_t *app, const char *room, const live_user_t *u, int64_t count)
 {
     buf_t e;
     buf_init(&e, 0);
@@ -297,7 +296,7 @@ static void on_joined(store_t *st, const store_res_t *res, void *ud)
     join_local(u, s, op->room);
     bool viewer = u->who.role == AUTH_VIEWER;
     if (res->changed && viewer) {
-        announce_joined(app, op->room, u, res->count);
+        live_announce_joined(app, op->room, u, res->count);
     }
     buf_t b;
     buf_init(&b, 0);
@@ -728,75 +727,4 @@ void live_on_recording(live_t *app, sio_socket_t *s, json_t *p, int64_t ack, boo
         return;
     }
     store_room_get(app->store, room, on_recording_room, live_op_new(app, ev, s, ack, room));
-}
-
-/* ---- re-registration ------------------------------------------------------------------------
- * The node's heartbeat key was gone (this node was reaped after a silence, or the store lost its
- * data): survivors removed its members and ended its broadcasts. Its connections rejoin the
- * rooms that still exist (viewer-joined and counts follow), and a broadcast it published that
- * the store no longer has is ended here too. */
-
-static void on_rejoined(store_t *st, const store_res_t *res, void *ud)
-{
-    live_op_t *op = ud;
-    live_user_t *u = live_user(live_op_socket(op));
-    if (res->err == 0 && res->changed && u && u->who.role == AUTH_VIEWER) {
-        announce_joined(op->app, op->room, u, res->count);
-    }
-    free(op);
-}
-
-static void on_publisher_checked(store_t *st, const store_res_t *res, void *ud)
-{
-    live_op_t *op = ud;
-    live_t *app = op->app;
-    live_room_t *r = live_room_get(app, op->room, false);
-    bool gone = res->err == STORE_ENOTFOUND;
-    bool taken = res->err == 0 && (!res->room->live || !res->room->owner_conn ||
-                                   strcmp(res->room->owner_conn, op->sock) != 0);
-    if (r && !strcmp(r->pub_conn, op->sock) && (gone || taken)) {
-        LOG_W("live", "broadcast ended while this node was away", "\"room\":\"%s\"",
-              log_esc(op->room));
-        char args[LIVE_ROOM_ID_MAX + 64];
-        int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"publisher-left\"}",
-                         op->room);
-        if (gone) {
-            /* nobody has heard of it: the whole cluster (each node cleans up on delivery) */
-            live_bus_room(app, LIVE_TO_MEMBERS, op->room, NULL, "stream-ended", args, (size_t)n);
-        } else {
-            /* the others were told when it ended: this node's members only */
-            char sroom[LIVE_ROOM_ID_MAX + 3];
-            snprintf(sroom, sizeof sroom, "r:%s", op->room);
-            live_media_room_closed(app, op->room);
-            sio_broadcast(app->nsp, sroom, NULL, "stream-ended", args, (size_t)n);
-        }
-    }
-    free(op);
-}
-
-static void resync_socket(sio_socket_t *s, void *ud)
-{
-    live_t *app = ud;
-    live_user_t *u = live_user(s);
-    for (size_t i = 0; u && i < u->nrooms; i++) {
-        live_room_t *r = live_room_get(app, u->rooms[i], false);
-        live_op_t *op = live_op_new(app, LIVE_EV_OTHER, s, -1, u->rooms[i]);
-        if (r && !strcmp(r->pub_conn, u->sock_id)) {
-            store_room_get(app->store, u->rooms[i], on_publisher_checked, op);
-            continue;
-        }
-        store_join_t j = { .room = u->rooms[i],
-                           .conn = u->sock_id,
-                           .user = u->who.sub,
-                           .name = u->who.name,
-                           .node = app->cfg.node_id,
-                           .role = auth_role_str(u->who.role),
-                           .max_viewers = 0 };
-        store_member_join(app->store, &j, on_rejoined, op);
-    }
-}
-
-void live_rooms_resync(live_t *app)
-{
-    sio_room_foreach(app->nsp, NULL, resync_socket, app);
 }

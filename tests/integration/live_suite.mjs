@@ -551,20 +551,24 @@ export function liveSuite(backend) {
       assert.equal(j3.room.mediaState, null);
     });
 
-    test('start/stop-recording: unavailable for the owner (recording comes later), else the usual refusals', async () => {
+    test('start/stop-recording without a recorder: unavailable / idempotent stop, the usual refusals, conflict when not live', async () => {
       const { roomId, admin, viewer } = await ctx.room({ viewers: 1 });
+      await ackErr(admin, 'start-recording', { roomId }, 'unavailable', 'no recorder configured');
+      assert.deepEqual(await ackOk(admin, 'stop-recording', { roomId }), { ok: true, recording: null }, 'not recording: idempotent');
       for (const ev of ['start-recording', 'stop-recording']) {
-        await ackErr(admin, ev, { roomId }, 'unavailable');
         await ackErr(await ctx.adminB(), ev, { roomId }, 'forbidden', 'not the owner');
         await ackErr(viewer, ev, { roomId }, 'forbidden', 'viewer');
+        await ackErr(viewer, ev, { roomId: uid('nope') }, 'forbidden', 'viewer, role before not_found');
         await ackErr(admin, ev, { roomId: uid('nope') }, 'not_found');
         await ackErr(admin, ev, { roomId: '!' }, 'invalid_payload');
-        admin.emit(ev, { roomId });
-        const e = await admin.next('app-error', (p) => p.event === ev);
-        assert.equal(e.code, 'unavailable');
       }
+      admin.emit('start-recording', { roomId });
+      assert.equal((await admin.next('app-error', (p) => p.event === 'start-recording')).code, 'unavailable');
       const j = await ackOk(await ctx.viewer(), 'join-stream', { roomId });
       assert.equal(j.room.recording, null);
+      // conflict (not live) comes before unavailable
+      await ackOk(admin, 'stop-stream', { roomId });
+      await ackErr(admin, 'start-recording', { roomId }, 'conflict', 'not live');
     });
   });
 
