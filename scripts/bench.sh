@@ -4,6 +4,7 @@
 # method in docs/BENCHMARKS.md). `make bench` builds the release binaries first.
 #   BENCH_RUNS=3 BENCH_HOLD=5000 BENCH_ROOM=1000 BENCH_MSGS=500 ... (see tests/bench/run.mjs)
 #   ONAIR_RELEASE_BUILD=build/release   BENCH_OUT=build/bench (JSON per run + latest.md)
+#   BENCH=live: the livestream app instead (5,000 viewers, 2 nodes on Redis; tests/bench/live_run.mjs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ONAIR_RELEASE_BUILD=${ONAIR_RELEASE_BUILD:-$PWD/build/release}
@@ -20,4 +21,5 @@ ulimit -n "$hard"
 need=$(( ${BENCH_HOLD:-5000} + ${BENCH_CONNECTS:-2000} + 1000 ))
 if (( hard < need )); then echo "bench: ulimit -n is $hard, need about $need" >&2; exit 1; fi
 echo "bench: $(nproc) cores, ulimit -n $hard, server $ONAIR_RELEASE_BUILD/onair-signal" >&2
+if [[ ${BENCH:-} == live ]]; then exec node tests/bench/live_run.mjs; fi
 exec node tests/bench/run.mjs
