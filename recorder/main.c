@@ -27,7 +27,7 @@
 
 typedef struct opts {
     const char *out, *id, *host;
-    long fd, port, idle_ms, start_wait_ms, jitter_ms;
+    long fd, port, idle_ms, start_wait_ms, sync_wait_ms, jitter_ms;
 } opts_t;
 
 typedef struct io {
@@ -63,6 +63,8 @@ static int parse(opts_t *o, int argc, char **argv)
           "finish when no RTP came for this long" },
         { "start-wait-ms", NULL, CFG_INT, &o->start_wait_ms, "5000",
           "longest wait for every track's first frame" },
+        { "sync-wait-ms", NULL, CFG_INT, &o->sync_wait_ms, "3000",
+          "longest wait for the sender reports that align audio and video" },
         { "jitter-ms", NULL, CFG_INT, &o->jitter_ms, "300",
           "how long a missing packet is waited for" },
         { 0 },
@@ -74,9 +76,10 @@ static int parse(opts_t *o, int argc, char **argv)
         rc = -1;
     }
     if (rc == 0 && (o->port < 0 || o->port > 65535 || o->idle_ms < 100 || o->start_wait_ms < 0 ||
-                    o->jitter_ms < 1 || o->jitter_ms > 5000)) {
+                    o->sync_wait_ms < 0 || o->jitter_ms < 1 || o->jitter_ms > 5000)) {
         snprintf(err, sizeof err,
-                 "--port 0..65535, --idle-ms >= 100, --start-wait-ms >= 0, --jitter-ms 1..5000");
+                 "--port 0..65535, --idle-ms >= 100, --start-wait-ms/--sync-wait-ms >= 0, "
+                 "--jitter-ms 1..5000");
         rc = -1;
     }
     if (rc != 0) {
@@ -172,6 +175,7 @@ int main(int argc, char **argv)
     rec_cfg_t rc = { .path = o.out,
                      .id = o.id,
                      .start_wait_us = (uint64_t)o.start_wait_ms * 1000,
+                     .sync_wait_us = (uint64_t)o.sync_wait_ms * 1000,
                      .idle_us = (uint64_t)o.idle_ms * 1000,
                      .jitter_us = (uint64_t)o.jitter_ms * 1000 };
     rec_t *r = rec_new(&rc, send_back, &io);

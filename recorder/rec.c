@@ -267,15 +267,18 @@ static void try_start(rec_t *r, uint64_t now_us, bool force)
     if (r->started || r->failed || !r->have_desc) {
         return;
     }
-    bool all = true, any = false;
+    bool all = true, any = false, reports = true;
     for (int i = 0; i < T_N; i++) {
         const track_t *t = &r->t[i];
         if (t->described && !t->disabled) {
             any |= t->ready;
             all &= t->ready;
+            reports &= t->have_sr;
         }
     }
-    if (!any || (!all && !force && now_us - r->first_pkt_us < r->cfg.start_wait_us)) {
+    uint64_t waited = now_us - r->first_pkt_us;
+    if (!any || (!force && !all && waited < r->cfg.start_wait_us) ||
+        (!force && all && !reports && waited < r->cfg.sync_wait_us)) {
         return;
     }
     for (int i = 0; i < T_N; i++) {

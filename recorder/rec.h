@@ -7,8 +7,10 @@
  * estimates "arrival time minus media time" (the least delayed packet wins); when every track
  * also has a sender report, the reports' NTP times align the tracks exactly (RFC 3550 6.4.1),
  * otherwise the arrival estimates do. The file starts once every described track has its first
- * frame (video: a key frame, with its size and, for H.264, its SPS/PPS), or after start_wait
- * with the tracks that have one; frames that came earlier wait in a bounded queue. A new SSRC
+ * frame (video: a key frame, with its size and, for H.264, its SPS/PPS) and a sender report
+ * (waited for up to sync_wait; the SFU passes on the last ones at once, so only a young stream
+ * makes this wait), or after start_wait with the tracks that have a frame; frames that came
+ * earlier wait in a bounded queue. A new SSRC
  * (the publisher came back) maps its timestamps afresh from its arrival times. */
 #ifndef RECORDER_REC_H
 #define RECORDER_REC_H
@@ -21,6 +23,7 @@ typedef struct rec_cfg {
     const char *path;       /* output file */
     const char *id;         /* recording id, for the logs */
     uint64_t start_wait_us; /* longest wait for every track's first frame */
+    uint64_t sync_wait_us;  /* longest wait for every track's sender report (exact A/V sync) */
     uint64_t idle_us;       /* no RTP for this long: the input has ended */
     uint64_t jitter_us;     /* how long a hole in the sequence numbers may stay open */
 } rec_cfg_t;

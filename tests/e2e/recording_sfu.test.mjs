@@ -45,6 +45,8 @@ async function scenario(t, { codec, file, end }) {
   assert.equal(started.audio, 'opus');
   assert.equal(started.width, 1280);
   assert.equal(started.height, 720);
+  // the SFU passes on the publisher's sender reports: audio and video are aligned by them
+  assert.equal(started.sync, 'sender-reports', JSON.stringify(started));
   // the recording's length is the test's subject: let it run for RECORD_MS
   await new Promise((r) => setTimeout(r, Math.max(0, RECORD_MS - (Date.now() - begin))));
   if (end === 'unforward') {
