@@ -206,6 +206,15 @@ describe('livestream configuration', () => {
       const v = await node.client();
       await ackOk(v, 'join-stream', { roomId });
       await ackErr(a, 'offer', { roomId, sdp: 'v=0\r\nthis is not a session description\r\n' }, 'invalid_payload');
+      // candidates trickled right after the offer: queued while the offer waits for the store, or
+      // sent after it on the same RPC stream; the offer failed, so either acked or "no session"
+      const cand = { candidate: 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 };
+      const [o, c1, c2] = await Promise.all([ack(a, 'offer', { roomId, sdp: 'v=0\r\nbroken\r\n' }),
+        ack(a, 'ice-candidate', { roomId, candidate: cand }), ack(a, 'ice-candidate', { roomId, candidate: null })]);
+      assert.equal(o.error?.code, 'invalid_payload', JSON.stringify(o));
+      for (const c of [c1, c2]) assert.ok(c.ok === true || c.error?.code === 'conflict', JSON.stringify(c));
+      const [o2, o3] = await Promise.all([ack(a, 'offer', { roomId, sdp: 'v=0\r\n' }), ack(a, 'offer', { roomId, sdp: 'v=0\r\n' })]);
+      assert.deepEqual([o2.error?.code, o3.error?.code].sort(), ['conflict', 'invalid_payload'], 'a second offer while one is processed');
       await ackOk(a, 'ice-candidate', { roomId, candidate: null }, 'no session: harmless');
       await ackErr(a, 'restart-ice', { roomId }, 'conflict');
       await ackOk(a, 'stop-stream', { roomId });
