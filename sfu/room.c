@@ -64,9 +64,9 @@ json_t *room_stats_json(room_t *r)
         peer_t *p = list_entry(it, peer_t, room_link);
         nacks += p->c.nacks_in; /* NACKs from subscribers, answered from the cache */
     }
-    return json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:I}", "room", r->id, "publisher",
+    return json_pack("{s:s,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "room", r->id, "publisher",
                      pub ? json_string(pub->id) : json_null(), "subscribers", (json_int_t)r->n_subs,
                      "bitrate_in", (json_int_t)bitrate_in, "packets_in", (json_int_t)packets_in,
                      "packets_lost", (json_int_t)lost, "nacks", (json_int_t)nacks, "plis",
-                     (json_int_t)plis);
+                     (json_int_t)plis, "forwards", forward_stats_json(r));
 }

@@ -49,6 +49,10 @@ async function scenario(t, { codec, file, end }) {
   assert.equal(started.sync, 'sender-reports', JSON.stringify(started));
   // the recording's length is the test's subject: let it run for RECORD_MS
   await new Promise((r) => setTimeout(r, Math.max(0, RECORD_MS - (Date.now() - begin))));
+  const fw = (await rpc.call('stats', { room: 'rec' })).rooms[0].forwards;
+  assert.equal(fw.length, 1);
+  assert.equal(fw[0].id, 'rec1');
+  assert.ok(fw[0].packets > 0, JSON.stringify(fw));
   if (end === 'unforward') {
     const st = await rpc.call('room.unforward', { room: 'rec', id: 'rec1' });
     assert.ok(st.packets > 200, `forwarded packets: ${JSON.stringify(st)}`);
