@@ -5,8 +5,10 @@
 #   BENCH_RUNS=3 BENCH_HOLD=5000 BENCH_ROOM=1000 BENCH_MSGS=500 ... (see tests/bench/run.mjs)
 #   ONAIR_RELEASE_BUILD=build/release   BENCH_OUT=build/bench (JSON per run + latest.md)
 #   BENCH=live: the livestream app instead (5,000 viewers, 2 nodes on Redis; tests/bench/live_run.mjs)
+#   BENCH=sfu: the SFU fan-out benchmark instead (tests/bench/sfu_bench.sh, SFU_BENCH_* settings)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ ${BENCH:-} == sfu ]]; then exec tests/bench/sfu_bench.sh; fi
 export ONAIR_RELEASE_BUILD=${ONAIR_RELEASE_BUILD:-$PWD/build/release}
 if [[ ! -x $ONAIR_RELEASE_BUILD/onair-signal ]]; then
   echo "bench: $ONAIR_RELEASE_BUILD/onair-signal not built (make)" >&2; exit 1

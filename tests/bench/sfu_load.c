@@ -951,9 +951,15 @@ static void udp_drops(uint64_t out[2])
     out[0] = out[1] = 0;
     while (f && fgets(line, sizeof line, f)) {
         unsigned port;
-        unsigned long long drops;
-        char *last = strrchr(line, ' ');
-        if (sscanf(line, " %*d: %*x:%x", &port) == 1 && last && sscanf(last, "%llu", &drops) == 1) {
+        unsigned long long drops = 0;
+        char *tok, *save = NULL, *last = NULL;
+        if (sscanf(line, " %*d: %*x:%x", &port) != 1) {
+            continue; /* the header line */
+        }
+        for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+            last = tok; /* the last column is "drops" */
+        }
+        if (last && sscanf(last, "%llu", &drops) == 1) {
             out[(int)port >= cfg.port_lo && (int)port <= cfg.port_hi ? 0 : 1] += drops;
         }
     }
@@ -1152,11 +1158,25 @@ static void parse_args(int argc, char **argv)
 /* ---- the window and the result ----------------------------------------------------------- */
 
 typedef struct snap {
-    long sfu, self, pacer, pubctx, subs;
+    long sfu, self, pacer, pubctx, subs, busy; /* busy: the whole machine (/proc/stat) */
     uint64_t drops[2], sfu_c[2];
 } snap_t;
 
 static pid_t pacer_tid;
+
+/* Busy clock ticks of all CPUs (user nice system irq softirq steal), or -1. */
+static long machine_busy(void)
+{
+    long long v[8] = { 0 };
+    FILE *f = fopen("/proc/stat", "r");
+    int n = f ? fscanf(f, "cpu %lld %lld %lld %lld %lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3],
+                       &v[4], &v[5], &v[6], &v[7])
+              : 0;
+    if (f) {
+        fclose(f);
+    }
+    return n == 8 ? (long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) : -1;
+}
 
 static gpointer pacer_thread(gpointer ud)
 {
@@ -1168,6 +1188,7 @@ static void snapshot(snap_t *s, long sfu_pid)
 {
     s->sfu = pid_ticks(sfu_pid);
     s->self = cpu_ticks("/proc/self/stat");
+    s->busy = machine_busy();
     s->pacer = tid_ticks(pacer_tid);
     s->pubctx = tid_ticks(pubw.tid);
     s->subs = 0;
@@ -1243,6 +1264,11 @@ static json_t *result(const snap_t *a, const snap_t *b, double setup_s)
                         json_real(pkts_in && up ? sfu_s * 1e6 / ((double)pkts_in * up) : 0));
     json_object_set_new(r, "load_cpu_pct",
                         json_real(100 * (double)(b->self - a->self) / tck / secs));
+    /* what the rest of the machine used meanwhile (other tenants, kernel threads) */
+    json_object_set_new(
+        r, "others_cpu_pct",
+        json_real(100 * (double)((b->busy - a->busy) - (b->sfu - a->sfu) - (b->self - a->self)) /
+                  tck / secs));
     json_object_set_new(r, "load_subs_cpu_pct",
                         json_real(100 * (double)(b->subs - a->subs) / tck / secs));
     json_object_set_new(
