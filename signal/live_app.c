@@ -361,10 +361,32 @@ static void on_expired(store_t *st, const store_res_t *res, void *ud)
     }
 }
 
+/* Drops the chat limiters of users quiet for two windows (they would start afresh anyway), so
+ * the table does not grow with every user ever seen. */
+static void prune_chat_limits(live_t *app)
+{
+    uint64_t now = clock_mono_ms(), idle = 2 * (uint64_t)app->cfg.chat_window_ms;
+    size_t i, n = 0;
+    char **drop = xcalloc(app->chat_limits.n + 1, sizeof(*drop));
+    for (strmap_ent_t *e = strmap_first(&app->chat_limits, &i); e;
+         e = strmap_next(&app->chat_limits, e, &i)) {
+        const ratelimit_t *rl = e->val;
+        if (now >= rl->window_start_ms + idle) {
+            drop[n++] = xstrdup(e->key);
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        free(strmap_del(&app->chat_limits, drop[k]));
+        free(drop[k]);
+    }
+    free(drop);
+}
+
 static void on_expire_timer(uv_timer_t *t)
 {
     live_t *app = t->data;
     store_rooms_expire(app->store, app->cfg.room_idle_ms, on_expired, app);
+    prune_chat_limits(app);
 }
 
 static void on_store_state(store_t *st, bool up, void *ud)
