@@ -205,6 +205,31 @@ static bool room_has_peer_of(room_t *r, GQuark node)
     return false;
 }
 
+/* Closes node's rooms (with every peer in them, whoever owns it), then its other peers.
+ * Counts what it closed into *nrooms / *npeers. */
+static void drop_node(sfu_t *s, GQuark node, const char *reason, unsigned *nrooms, unsigned *npeers)
+{
+    *nrooms = *npeers = 0;
+    GList *rooms = g_hash_table_get_values(s->rooms);
+    for (GList *l = rooms; l; l = l->next) {
+        room_t *r = l->data;
+        if (r->owner == node) {
+            room_close(r, reason);
+            (*nrooms)++;
+        }
+    }
+    g_list_free(rooms);
+    GList *peers = g_hash_table_get_values(s->peers);
+    for (GList *l = peers; l; l = l->next) {
+        peer_t *p = l->data;
+        if (p->owner == node && !p->closed) {
+            peer_close(p, reason);
+            (*npeers)++;
+        }
+    }
+    g_list_free(peers);
+}
+
 static json_t *m_hello(req_t *q)
 {
     sfu_t *s = q->s;
@@ -221,6 +246,11 @@ static json_t *m_hello(req_t *q)
     if (!node || !*node) {
         return fail(q, RPC_E_INVALID_PARAMS, "node: %s", node ? "empty" : why);
     }
+    json_t *rj = json_object_get(q->params, "resume");
+    if (rj && !json_is_boolean(rj)) {
+        return fail(q, RPC_E_INVALID_PARAMS, "resume: not a boolean");
+    }
+    bool resume = !rj || json_is_true(rj);
     GQuark nq = g_quark_from_string(node);
     ctl_t *cur = g_hash_table_lookup(s->conns, GUINT_TO_POINTER(q->conn));
     if (cur && cur->node != nq) {
@@ -243,6 +273,22 @@ static json_t *m_hello(req_t *q)
         rpc_server_close_conn(s->rpc, old, "replaced by a new connection of the same node");
     }
     grace_stop(c);
+    if (!resume && c->conn != q->conn) {
+        /* the node starts afresh: what it left behind goes now, its own events unsent */
+        unsigned nr, np;
+        drop_node(s, nq, "controller-lost", &nr, &np);
+        for (guint i = s->deferred ? s->deferred->len : 0; i-- > 0;) {
+            held_t *h = &g_array_index(s->deferred, held_t, i);
+            if (h->to == nq) {
+                json_decref(h->msg);
+                g_array_remove_index(s->deferred, i);
+            }
+        }
+        if (nr || np) {
+            LOG_I("api", "hello without resume: the node's earlier rooms and peers closed",
+                  "\"node\":\"%s\",\"rooms\":%u,\"peers\":%u", log_esc(node), nr, np);
+        }
+    }
     c->conn = q->conn;
     g_hash_table_insert(s->conns, GUINT_TO_POINTER(q->conn), c);
     json_t *resumed = json_array();
@@ -559,25 +605,8 @@ static gboolean on_grace_expired(gpointer ud)
     c->grace_timer = 0;
     /* first the rooms it published (their subscribers of other nodes hear of it), then its
      * peers in the rooms of other nodes */
-    unsigned nrooms = 0, npeers = 0;
-    GList *rooms = g_hash_table_get_values(s->rooms);
-    for (GList *l = rooms; l; l = l->next) {
-        room_t *r = l->data;
-        if (r->owner == node) {
-            room_close(r, "controller-lost");
-            nrooms++;
-        }
-    }
-    g_list_free(rooms);
-    GList *peers = g_hash_table_get_values(s->peers);
-    for (GList *l = peers; l; l = l->next) {
-        peer_t *p = l->data;
-        if (p->owner == node && !p->closed) {
-            peer_close(p, "controller-lost");
-            npeers++;
-        }
-    }
-    g_list_free(peers);
+    unsigned nrooms, npeers;
+    drop_node(s, node, "controller-lost", &nrooms, &npeers);
     LOG_W("api", "controller not back within the grace period: its rooms and peers closed",
           "\"node\":\"%s\",\"rooms\":%u,\"peers\":%u", log_esc(g_quark_to_string(node)), nrooms,
           npeers);

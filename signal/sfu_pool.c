@@ -388,7 +388,10 @@ static void on_connected(uv_connect_t *req, int status)
     uv_read_start((uv_stream_t *)&s->pipe, on_alloc, on_read);
     set_state(s, SFU_CONNECTING, NULL);
     s->hello_id = s->next_id++;
-    json_t *params = json_pack("{s:i, s:s}", "version", RPC_VERSION, "node", s->pool->node_id);
+    /* resume: false: this node treats a lost SFU connection as the loss of its peers there
+     * (live_media_on_state forgets them), so what the SFU kept of them must go too */
+    json_t *params =
+        json_pack("{s:i, s:s, s:b}", "version", RPC_VERSION, "node", s->pool->node_id, "resume", 0);
     json_t *req_msg = rpc_request_new(s->hello_id, RPC_M_HELLO, params);
     if (sfu_send(s, req_msg) != 0) {
         drop_connection(s, "hello write failed");

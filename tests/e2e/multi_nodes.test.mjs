@@ -42,7 +42,11 @@ async function cluster(t, spawn, ports) {
     redis: redis.url, env, nodeId: 'mn-1',
     args: ['--sfu-spawn', String(spawn), '--sfu-bin', SFU, '--sfu-dir', dir, '--sfu-ports', ports],
   });
-  t.after(() => n1.stop());
+  t.after(async () => {
+    await n1.stop();
+    // the spawned SFUs write to node 1's stderr: none may have reported an error or a leak
+    assert.deepEqual(n1.lines.filter((l) => /Sanitizer|runtime error:/.test(l)), []);
+  });
   const n2 = await startLive({ redis: redis.url, env, nodeId: 'mn-2' });
   t.after(() => n2.stop());
   const ready = (n, k) => n.waitLog(() => n.records.filter((j) => j.msg === 'sfu ready').length >= k, WAIT.timeout);

@@ -116,6 +116,23 @@ describe('session', () => {
     await fresh.close();
   });
 
+  test('hello with resume: false closes what the node left behind; other nodes keep theirs', async () => {
+    const { rpc: a } = await RpcClient.reopen(sfu.rpcPath, { node: 'node-h' });
+    const { rpc: b } = await RpcClient.reopen(sfu.rpcPath, { node: 'node-i' });
+    await a.call('room.open', { room: 'of-h' });
+    await b.call('room.open', { room: 'of-i' });
+    await a.close();
+    const fresh = await RpcClient.connect(sfu.rpcPath);
+    assertError(await fresh.request('hello', { version: 1, node: 'node-h', resume: 'no' }), 'invalid_params');
+    const hello = await fresh.call('hello', { version: 1, node: 'node-h', resume: false });
+    assert.deepEqual(hello.resumed, []);
+    const st = await fresh.call('stats', {});
+    assert.deepEqual(st.rooms.map((r) => r.room), ['of-i']);
+    await b.call('room.close', { room: 'of-i' });
+    await fresh.close();
+    await b.close();
+  });
+
   test('grace and resume are per node: the other node is unaffected and does not resume them', async () => {
     const { rpc: a } = await RpcClient.reopen(sfu.rpcPath, { node: 'node-f' });
     const { rpc: b } = await RpcClient.reopen(sfu.rpcPath, { node: 'node-g' });
