@@ -119,6 +119,26 @@ describe('livestream cluster on Redis', () => {
     }
   });
 
+  test('SIGTERM while Redis is down: a prompt, clean exit', async () => {
+    const own = await startRedis();
+    const a = await startLive({ redis: own.url, args: ARGS });
+    try {
+      const roomId = uid('room');
+      const admin = await a.client({ role: 'admin' });
+      await ackOk(admin, 'start-stream', { roomId });
+      const v = await a.client();
+      await ackOk(v, 'join-stream', { roomId });
+      await own.stop();
+      await poll(async () => (await a.health()).status === 503, { timeoutMs: 5000, what: '/health 503' });
+      const t0 = Date.now();
+      await a.stop();
+      assert.ok(Date.now() - t0 < 8000, `stopped after ${Date.now() - t0} ms`);
+    } finally {
+      await a.stop();
+      await own.stop();
+    }
+  });
+
   test('Redis down: events answer unavailable promptly and /health is 503; back on the same port: the node recovers by itself', async () => {
     const own = await startRedis();
     const a = await startLive({ redis: own.url, args: ARGS });
