@@ -173,6 +173,9 @@ int depack_add(depack_t *d, const uint8_t *payload, size_t len)
     if (d->bad) {
         return -1;
     }
+    if (len == 0) {
+        return 0; /* padding only (RFC 3550 5.1): it holds a sequence number, nothing else */
+    }
     switch (d->codec) {
     case REC_CODEC_VP8:
         return add_vp8(d, payload, len);

@@ -40,9 +40,9 @@ int depack_init(depack_t *d, rec_codec_t codec, size_t cap);
 void depack_deinit(depack_t *d);
 /* Starts a new frame (keeps the parameter sets). */
 void depack_reset(depack_t *d);
-/* Adds one RTP payload of the current frame, in sequence order. Returns 0, or -1 when the
- * payload is malformed or unsupported (STAP-B, MTAP, FU-B, an FU-A continuation without its
- * start): d->bad is then set. */
+/* Adds one RTP payload of the current frame, in sequence order (an empty one, a padding-only
+ * packet, adds nothing). Returns 0, or -1 when the payload is malformed or unsupported (STAP-B,
+ * MTAP, FU-B, an FU-A continuation without its start): d->bad is then set. */
 int depack_add(depack_t *d, const uint8_t *payload, size_t len);
 
 /* True when an RTP payload may start a key frame (VP8: S=1, PID=0, P=0; H.264: an SPS or IDR in

@@ -356,7 +356,10 @@ static void on_frame(rec_t *r, track_t *t, const jb_frame_t *f)
         depack_add(d, p->data, p->len);
     }
     jb_consume(&t->jb, f);
-    if (d->bad || d->len == 0) {
+    if (d->len == 0 && !d->bad) {
+        return; /* padding packets only */
+    }
+    if (d->bad) {
         t->bad_frames++;
         if (t->jb.video) {
             want_key(t);
@@ -594,7 +597,7 @@ bool rec_tick(rec_t *r, uint64_t now_us)
         r->ended = true;
         r->end_why = r->last_rtp_us ? "input stopped" : "no input";
     }
-    return r->ended;
+    return r->ended || r->failed; /* a file that cannot be written: exit, signal sees it */
 }
 
 int rec_finish(rec_t *r)

@@ -36,7 +36,8 @@ typedef void (*rec_send_fn)(void *ud, const uint8_t *buf, size_t len);
 rec_t *rec_new(const rec_cfg_t *cfg, rec_send_fn send, void *ud);
 /* One datagram received at now_us (monotonic). */
 void rec_on_datagram(rec_t *r, const uint8_t *buf, size_t len, uint64_t now_us);
-/* Periodic work. Returns true when the input has ended (RTCP BYE from the forward, or idle). */
+/* Periodic work. Returns true when the recording is over: the input has ended (RTCP BYE from
+ * the forward, or idle) or the file cannot be written. */
 bool rec_tick(rec_t *r, uint64_t now_us);
 /* Writes what is complete, finishes the file (trailer) and logs a summary. Returns 0, or -1
  * when the file could not be written. */

@@ -252,10 +252,19 @@ static void on_forwarded(const char *sfu_id, const char *err, const char *msg, j
     rec_ref_t *x = ud;
     live_rec_t *r = ref_find(x);
     live_t *app = x->app;
+    char room[LIVE_ROOM_ID_MAX + 1], id[REC_ID_MAX];
+    snprintf(room, sizeof room, "%s", x->room);
+    snprintf(id, sizeof id, "%s", x->id);
     free(x);
     const char *sdp = json_string_value(json_object_get(result, "sdp"));
     if (!r) {
-        return; /* gone meanwhile: rec_stop sent room.unforward */
+        /* stopped before the SFU answered: take back a forward nobody reads */
+        sfu_t *sfu = !err && !app->closing ? sfu_pool_find(app->sfus, sfu_id) : NULL;
+        if (sfu && sfu_get_state(sfu) == SFU_READY) {
+            sfu_call(sfu, "room.unforward", json_pack("{s:s,s:s}", "room", room, "id", id), NULL,
+                     NULL);
+        }
+        return;
     }
     if (err || !sdp) {
         bool nomedia = err && !strcmp(err, "not_found");

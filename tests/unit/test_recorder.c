@@ -286,3 +286,14 @@ TEST(jb_oversized_payload_dropped)
     ASSERT_EQ(jb.count, 0);
     jb_deinit(&jb);
 }
+
+TEST(padding_only_payloads_add_nothing)
+{
+    depack_t d;
+    ASSERT_EQ(depack_init(&d, REC_CODEC_VP8, 64), 0);
+    depack_reset(&d);
+    ASSERT_EQ(depack_add(&d, NULL, 0), 0);
+    ASSERT(!d.bad);
+    ASSERT_EQ(d.len, 0);
+    depack_deinit(&d);
+}
