@@ -55,7 +55,13 @@ export async function startLive({ args = [], env = {}, redis, nodeId, port, time
         timeoutMs,
         ready: (_l, j) => j && j.msg === 'listening',
       });
-      return liveHandle(h, { port: p, secret, nodeId: id, argv });
+      const node = liveHandle(h, { port: p, secret, nodeId: id, argv });
+      // with Redis, "listening" comes before the store is connected: wait for it
+      if (redis) await h.waitLog((_l, j) => j?.msg === 'state store up', timeoutMs).catch(async (e) => {
+        await node.kill();
+        throw e;
+      });
+      return node;
     } catch (e) {
       lastErr = e;
       if (!/EADDRINUSE|address already in use/i.test(e.message)) break;
