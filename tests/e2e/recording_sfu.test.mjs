@@ -92,3 +92,50 @@ test('H.264 + Opus: room.forward -> onair-recorder -> Matroska; SIGTERM finishes
   const { fin } = await scenario(t, { codec: 'H264', file: 'h264.mkv', end: 'sigterm' });
   assert.ok(fin.video_frames > 60, JSON.stringify(fin));
 });
+
+test('the publisher goes and comes back (new peer, new SSRCs): one file, the gap in its timeline', { skip, timeout: 120000 }, async (t) => {
+  const sfu = await startSfu({ id: 'e2e-rec-back' });
+  t.after(async () => assert.equal(await sfu.stop(), 0, sfu.logText().slice(-20000)));
+  const { rpc } = await RpcClient.open(sfu.rpcPath);
+  t.after(() => rpc.close().catch(() => {}));
+  const env = await openEnv();
+  t.after(() => env.close());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onair-rec-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'back.webm');
+  const pub = await env.page('publisher');
+  await pub.call('start', { width: 1280, height: 720, fps: 30 });
+
+  const publish = async (peer) => {
+    const up = rpc.waitEvent('peer.state', (d) => d.peer === peer && d.state === 'connected', { timeoutMs: 20000 });
+    const link = await publishToSfu(rpc, pub, { room: 'back', peer, codec: 'VP8' });
+    await up;
+    return link;
+  };
+  const l1 = await publish('pub1');
+  const rec = await startRecorder(out, { id: 'rec-back' });
+  t.after(() => rec.stop('SIGKILL'));
+  await rpc.call('room.forward', { room: 'back', id: 'r', host: '127.0.0.1', port: rec.port });
+  const begin = Date.now();
+  await rec.waitLog((_l, j) => j && j.msg === 'recording started', 10000);
+  const firstPart = rec.records.filter((j) => j.msg === 'description').length;
+  await new Promise((r) => setTimeout(r, 2500)); // the first part of the recording
+  l1.stop();
+  const gone = rpc.waitEvent('peer.state', (d) => d.peer === 'pub1' && d.state === 'closed', { timeoutMs: 10000 });
+  await pub.call('close', 'pub1'); // DTLS close_notify: the SFU closes the publisher
+  await gone;
+  const l2 = await publish('pub2'); // same room, the forward stays
+  await rec.waitLog((_l, j) => j && j.msg === 'new ssrc' && j.kind === 'video', 10000);
+  assert.ok(rec.records.filter((j) => j.msg === 'description').length > firstPart, 'a new description');
+  await new Promise((r) => setTimeout(r, 2500)); // the second part
+  await rpc.call('room.unforward', { room: 'back', id: 'r' });
+  const recorded = Date.now() - begin;
+  assert.deepEqual(await rec.exited, { code: 0, signal: null }, rec.lines.slice(-20).join('\n'));
+  const fin = JSON.parse(await rec.waitLog((_l, j) => j && j.msg === 'recording finished', 1000));
+  assert.ok(fin.video_frames > 90 && fin.keyframes >= 2, JSON.stringify(fin));
+  const probe = await ffprobe(out);
+  const dur = Number(probe.format.duration) * 1000;
+  assert.ok(Math.abs(dur - recorded) <= 1500, `file lasts ${dur} ms, recorded for ${recorded} ms`);
+  assert.deepEqual(probe.streams.map((s) => s.codec_name).sort(), ['opus', 'vp8']);
+  assert.deepEqual([...l1.errors, ...l2.errors], []);
+});
