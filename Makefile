@@ -78,7 +78,7 @@ TOOL_BINS  := $(patsubst tests/bench/%.c,$(B)/tools/%,$(TOOL_SRC))
 
 .PHONY: all run test test-unit fuzz bench deps format format-check clean binaries tools
 .DEFAULT_GOAL := all
-.SECONDARY:
+.PRECIOUS: $(B)/obj/%.o $(B)/llhttp/%.o
 .DELETE_ON_ERROR:
 
 all: binaries
