@@ -6,6 +6,7 @@
 #include "../common/xalloc.h"
 #include "../proto/err.h"
 #include "http_impl.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +111,16 @@ static int on_header_value_complete(llhttp_t *p)
 static int on_headers_complete(llhttp_t *p)
 {
     http_conn_t *c = conn_of(p);
+    if (c->srv->rl.rate > 0) {
+        http_req_t hr = { .hdr_base = (const char *)c->hdrs.data,
+                          .hdr_off = c->hdr_off,
+                          .nhdr = c->nhdr };
+        if (!http__rl_allow(c->srv, c->remote, http_req_header(&hr, "x-forwarded-for"),
+                            &c->retry_after)) {
+            c->err_status = 429;
+            return -1;
+        }
+    }
     /* the route decides the body cap; refuse an announced oversized body at once */
     buf_append_byte(&c->url, 0);
     c->url.len--;
@@ -305,6 +316,11 @@ static void error_response(http_conn_t *c, int status)
     res.close = true;
     const char *msg = http__status_text(status);
     http_res_send(&res, status, "text/plain", msg, strlen(msg));
+    if (status == 429) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", c->retry_after);
+        http_res_header(&res, "Retry-After", ra);
+    }
     c->keep_alive = false;
     c->head = false;
     send_response(c, &res, NULL, 0);
@@ -740,7 +756,8 @@ http_server_t *http_server_new(uv_loop_t *loop, const http_limits_t *limits,
     uv_check_init(loop, &srv->check);
     uv_idle_init(loop, &srv->idle);
     srv->listener.data = srv->check.data = srv->idle.data = srv;
-    srv->handles_open = 3;
+    srv->handles_open = 4;
+    http__rl_init(srv);
     uv_check_start(&srv->check, on_check);
     uv_unref((uv_handle_t *)&srv->check);
     return srv;
@@ -802,6 +819,7 @@ void http_server_close(http_server_t *srv, void (*cb)(http_server_t *, void *), 
     uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
     uv_close((uv_handle_t *)&srv->check, on_server_handle_closed);
     uv_close((uv_handle_t *)&srv->idle, on_server_handle_closed);
+    uv_close((uv_handle_t *)&srv->rl.sweep, on_server_handle_closed);
 }
 
 void http_server_free(http_server_t *srv)
@@ -816,5 +834,6 @@ void http_server_free(http_server_t *srv)
     free(srv->routes);
     free(srv->default_headers);
     http__tls_server_free(srv);
+    http__rl_free(srv, true);
     free(srv);
 }

@@ -148,6 +148,20 @@ const char *http_server_default_headers(const http_server_t *srv);
 int http_server_set_tls(http_server_t *srv, const char *cert_file, const char *key_file, char *err,
                         size_t errcap);
 bool http_server_tls(const http_server_t *srv);
+/* Per-client request rate limit (token bucket): each new HTTP request (not WebSocket
+ * frames) takes a token; a client has burst tokens, refilled at per_sec. Over it: 429 with
+ * Retry-After, and the connection closes. Clients are tracked by address, max_clients at
+ * most (0: 100000; the least recently seen makes room), and forgotten once their bucket is
+ * full again. per_sec 0 turns it off. Returns 0, or -1 for bad values. */
+int http_server_set_rate_limit(http_server_t *srv, double per_sec, double burst,
+                               size_t max_clients);
+/* Reverse proxies (comma-separated IP addresses) whose requests count for the client they
+ * name in X-Forwarded-For (the rightmost address that is not a trusted proxy); their own
+ * requests without that header are not limited. Returns 0, or -1 (unchanged) when an entry is
+ * not an IP address. */
+int http_server_set_trusted_proxies(http_server_t *srv, const char *list);
+/* Clients tracked by the rate limit now. */
+size_t http_server_rate_clients(const http_server_t *srv);
 /* Binds and listens on host:port (port 0: ephemeral). Returns 0 or a UV_E* code. */
 int http_server_listen(http_server_t *srv, const char *host, int port);
 /* The bound port (after listen). */

@@ -4,10 +4,23 @@
 #define SIGNAL_HTTP_IMPL_H
 #include "../common/list.h"
 #include "http.h"
+#include "strmap.h"
 #include <llhttp.h>
 #include <openssl/ssl.h>
 
 #define HTTP_MAX_HEADERS 64
+#define HTTP_RL_KEY_MAX  64
+
+/* the per-client request rate limit (http_limit.c) */
+typedef struct http_rl {
+    double rate, burst; /* tokens per second, bucket size; rate 0: off */
+    size_t max_clients;
+    strmap_t map;     /* client key -> rl_client_t */
+    list_t lru;       /* rl_client_t.link, least recently used first */
+    uv_timer_t sweep; /* drops clients whose bucket is full again */
+    char **trusted;   /* normalised proxy addresses */
+    size_t ntrusted;
+} http_rl_t;
 
 typedef struct http_route_ent {
     char *method; /* NULL: any */
@@ -41,7 +54,8 @@ struct http_server {
     void (*close_cb)(http_server_t *, void *);
     void *close_ud;
     char rbuf[65536]; /* read buffer: input is consumed synchronously in on_read */
-    SSL_CTX *tls;     /* NULL: plain HTTP */
+    http_rl_t rl;
+    SSL_CTX *tls;                       /* NULL: plain HTTP */
     char tls_in[16384], tls_out[16384]; /* TLS plaintext scratch: SSL_read, coalesced writes */
 };
 
@@ -64,9 +78,10 @@ struct http_conn {
     bool head;       /* the request being answered is HEAD */
     bool acc_gzip, acc_deflate;
     bool hdr_in_value;
-    int err_status;   /* a limit hit while parsing: answer with this status */
-    unsigned handles; /* open uv handles (tcp, timer) */
-    unsigned writes;  /* writes in flight */
+    int err_status;       /* a limit hit while parsing: answer with this status */
+    unsigned retry_after; /* with 429: seconds */
+    unsigned handles;     /* open uv handles (tcp, timer) */
+    unsigned writes;      /* writes in flight */
     /* the request being parsed / deferred */
     buf_t url, hdrs, body;
     uint32_t hdr_off[HTTP_MAX_HEADERS * 2];
@@ -88,6 +103,14 @@ int http__raw_write(http_conn_t *c, const http_part_t *parts, size_t nparts);
 void http__conn_input(http_conn_t *c, char *data, size_t len);
 /* Closes once the pending writes are done (notify: send a TLS close_notify first). */
 void http__conn_close_after_writes(http_conn_t *c, bool notify);
+
+/* http_limit.c */
+void http__rl_init(http_server_t *srv);
+/* Frees the trusted list (all: also the client table). */
+void http__rl_free(http_server_t *srv, bool all);
+/* Counts a request of peer (with its X-Forwarded-For header or NULL). Returns true when it is
+ * allowed; false with *retry_after (seconds) when over the limit. */
+bool http__rl_allow(http_server_t *srv, const char *peer, const char *xff, unsigned *retry_after);
 
 /* http_tls.c */
 void http__tls_server_free(http_server_t *srv);

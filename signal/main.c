@@ -30,6 +30,7 @@ typedef struct core_cfg {
     const char *client_dir;
     const char *app;
     const char *tls_cert, *tls_key;
+    const char *http_rate, *trust_proxy;
 } core_cfg_t;
 
 static core_cfg_t cfg;
@@ -46,6 +47,10 @@ static const cfg_opt_t core_opts[] = {
     { "tls-cert", "TLS_CERT", CFG_STR, &cfg.tls_cert, NULL,
       "PEM certificate chain: serve HTTPS/WSS (with --tls-key)" },
     { "tls-key", "TLS_KEY", CFG_STR, &cfg.tls_key, NULL, "PEM private key of --tls-cert" },
+    { "http-rate", "HTTP_RATE_LIMIT", CFG_STR, &cfg.http_rate, "100:200",
+      "HTTP requests per second per client address[:burst] (burst default 2x; 0: off)" },
+    { "trust-proxy", "TRUST_PROXY", CFG_STR, &cfg.trust_proxy, "127.0.0.1,::1",
+      "reverse proxies (IPs) whose X-Forwarded-For names the client for --http-rate" },
     { "client-dir", "CLIENT_DIR", CFG_STR, &cfg.client_dir, NULL,
       "socket.io-client dist/ directory (default: signal/www/node_modules/...)" },
     { 0 },
@@ -155,6 +160,34 @@ static int setup_tls(http_server_t *http)
     return 0;
 }
 
+/* --http-rate "R" or "R:B" and --trust-proxy. Returns 0, or -1 after logging why. */
+static int setup_rate_limit(http_server_t *http)
+{
+    char *end;
+    double rate = strtod(cfg.http_rate, &end), burst = 2 * rate;
+    if (end != cfg.http_rate && *end == ':') {
+        const char *b = end + 1;
+        burst = strtod(b, &end);
+        if (end == b) {
+            end = (char *)b - 1; /* "R:" without a burst */
+        }
+    }
+    if (end == cfg.http_rate || *end != 0 ||
+        http_server_set_rate_limit(http, rate, burst, 0) != 0) {
+        LOG_E("main", "bad --http-rate / HTTP_RATE_LIMIT",
+              "\"value\":\"%s\",\"hint\":\"requests per second[:burst], 0 = off\"",
+              log_esc(cfg.http_rate));
+        return -1;
+    }
+    if (http_server_set_trusted_proxies(http, cfg.trust_proxy) != 0) {
+        LOG_E("main", "bad --trust-proxy / TRUST_PROXY",
+              "\"value\":\"%s\",\"hint\":\"comma-separated IP addresses\"",
+              log_esc(cfg.trust_proxy));
+        return -1;
+    }
+    return 0;
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     shutdown_all(h->data);
@@ -206,7 +239,7 @@ int main(int argc, char **argv)
     uv_loop_init(&m.loop);
     http_cors_t cors = { app->cors_origin ? app->cors_origin() : NULL, false };
     m.http = http_server_new(&m.loop, NULL, &cors);
-    if (setup_tls(m.http) != 0) {
+    if (setup_tls(m.http) != 0 || setup_rate_limit(m.http) != 0) {
         http_server_close(m.http, on_http_closed, &m);
         uv_run(&m.loop, UV_RUN_DEFAULT);
         http_server_free(m.http);

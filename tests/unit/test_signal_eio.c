@@ -599,3 +599,62 @@ TEST(loop_default_headers)
     cli_free(&c);
     ASSERT_EQ(srv_stop(&s), 0);
 }
+
+/* One GET of path with extra header lines; returns the status, the whole response in out. */
+static int get_with(srv_t *s, const char *path, const char *extra, char *out, size_t cap)
+{
+    char req[1024];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n", path,
+             extra);
+    cli_t c;
+    cli_start(&c, &s->loop, s->port, req);
+    run_until(&s->loop, &c.done);
+    buf_append_byte(&c.resp, 0);
+    snprintf(out, cap, "%s", (const char *)c.resp.data);
+    int status = c.resp.len > 12 ? atoi((const char *)c.resp.data + 9) : 0;
+    cli_free(&c);
+    return status;
+}
+
+TEST(loop_rate_limit)
+{
+    srv_t s = { 0 };
+    srv_start(&s);
+    char out[2048];
+    ASSERT_EQ(http_server_set_rate_limit(s.http, -1, 2, 0), -1);
+    ASSERT_EQ(http_server_set_trusted_proxies(s.http, "127.0.0.1,not-an-ip"), -1);
+    ASSERT_EQ(http_server_set_rate_limit(s.http, 2, 2, 3), 0);
+    /* no trusted proxy: the peer address is the client; a burst of 2, then 429 */
+    ASSERT_EQ(get_with(&s, "/nothing", "", out, sizeof out), 404);
+    ASSERT_EQ(get_with(&s, "/socket.io/?EIO=4&transport=polling", "", out, sizeof out), 200);
+    ASSERT_EQ(get_with(&s, "/nothing", "", out, sizeof out), 429);
+    ASSERT(strstr(out, "\r\nRetry-After: 1\r\n") != NULL);
+    ASSERT(strstr(out, "\r\nConnection: close\r\n") != NULL);
+    ASSERT_EQ(http_server_rate_clients(s.http), 1);
+    /* behind a trusted proxy: X-Forwarded-For's rightmost untrusted address is the client */
+    ASSERT_EQ(http_server_set_trusted_proxies(s.http, "::ffff:127.0.0.1, ::1"), 0);
+    const char *a = "X-Forwarded-For: 192.0.2.1\r\n";
+    const char *chain = "X-Forwarded-For: 192.0.2.1, 198.51.100.7,127.0.0.1\r\n";
+    ASSERT_EQ(get_with(&s, "/nothing", a, out, sizeof out), 404);
+    ASSERT_EQ(get_with(&s, "/nothing", a, out, sizeof out), 404);
+    ASSERT_EQ(get_with(&s, "/nothing", a, out, sizeof out), 429);
+    ASSERT_EQ(get_with(&s, "/nothing", chain, out, sizeof out), 404); /* 198.51.100.7 */
+    for (int i = 0; i < 5; i++) {
+        /* the proxy's own requests are not limited */
+        ASSERT_EQ(get_with(&s, "/nothing", "", out, sizeof out), 404);
+    }
+    /* the table is capped (3 here): new clients push out the least recently seen */
+    ASSERT_EQ(get_with(&s, "/nothing", "X-Forwarded-For: 192.0.2.3\r\n", out, sizeof out), 404);
+    ASSERT_EQ(get_with(&s, "/nothing", "X-Forwarded-For: 192.0.2.4\r\n", out, sizeof out), 404);
+    ASSERT_EQ(http_server_rate_clients(s.http), 3);
+    ASSERT_EQ(get_with(&s, "/nothing", a, out, sizeof out), 404); /* forgotten, so a new bucket */
+    /* clients whose bucket is full again (1 s at 2/s) are swept */
+    run_for(&s.loop, 2200);
+    ASSERT_EQ(http_server_rate_clients(s.http), 0);
+    /* off */
+    ASSERT_EQ(http_server_set_rate_limit(s.http, 0, 0, 0), 0);
+    for (int i = 0; i < 5; i++) {
+        ASSERT_EQ(get_with(&s, "/nothing", a, out, sizeof out), 404);
+    }
+    ASSERT_EQ(srv_stop(&s), 0);
+}
