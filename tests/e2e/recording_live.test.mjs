@@ -141,3 +141,22 @@ test('the publisher drops mid-recording: the broadcast ends, the file is finishe
   assert.match(fin.why, /^(forward ended|stopped)$/); // BYE and SIGTERM race; either finishes it
   await checkFile(path.join(recDir, rec.file), recorded);
 });
+
+test('signal shuts down during a recording: it exits cleanly and the recorder still finishes the file', { skip, timeout: 120000 }, async (t) => {
+  const { srv, recDir } = await startServers(t);
+  const admin = await goLive(br, srv.url, 'recC');
+  t.after(() => admin.close().catch(() => {}));
+  const ack = await emit(admin, 'start-recording', { roomId: 'recC' });
+  assert.equal(ack.ok, true, JSON.stringify(ack));
+  const begin = Date.now();
+  await srv.waitLog((_l, j) => j && j.proc === 'recorder' && j.msg === 'recording started', WAIT.timeout);
+  await new Promise((r) => setTimeout(r, Math.max(0, 3000 - (Date.now() - begin)))); // record 3 s
+  const exit = await srv.stop();
+  const recorded = Date.now() - begin;
+  assert.deepEqual(exit, { code: 0, signal: null });
+  const fin = await finished(srv, ack.recording.file); // the recorder outlives signal briefly
+  assert.ok(fin.video_frames > 30, JSON.stringify(fin));
+  const probe = await ffprobe(path.join(recDir, ack.recording.file));
+  const dur = Number(probe.format.duration) * 1000;
+  assert.ok(Math.abs(dur - recorded) <= 1500, `the file lasts ${dur} ms, the recording ${recorded} ms`);
+});
