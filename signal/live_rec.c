@@ -195,6 +195,12 @@ static void on_stored(store_t *st, const store_res_t *res, void *ud)
 {
     rec_ref_t *x = ud;
     live_rec_t *r = ref_find(x);
+    live_t *app = x->app;
+    if (!r && res->err == 0 && res->changed && !app->closing && !strmap_get(&app->recs, x->room)) {
+        /* the recorder died before this write landed: the room is not recording */
+        store_patch_t patch = { .set = STORE_SET_RECORDING, .recording = NULL };
+        store_room_update(app->store, x->room, NULL, true, &patch, NULL, NULL);
+    }
     free(x);
     if (!r) {
         return; /* stopped meanwhile; its request was answered then */
