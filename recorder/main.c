@@ -133,13 +133,16 @@ static int open_socket(const opts_t *o, int *port)
 
 static void drain(rec_t *r, io_t *io)
 {
-    uint8_t buf[2048];
+    static uint8_t buf[8192]; /* RTP fits in 1500; the description in 4096 (forward.c) */
     for (int i = 0; i < RECV_BATCH; i++) {
         struct sockaddr_storage from;
         socklen_t fl = sizeof from;
         ssize_t n = recvfrom(io->fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
         if (n < 0) {
             return; /* EAGAIN, or an ICMP error of an earlier keyframe request */
+        }
+        if ((size_t)n > sizeof buf - 1) {
+            continue; /* larger than anything a forward sends: not ours */
         }
         memcpy(&io->peer, &from, fl);
         io->peer_len = fl;
