@@ -64,7 +64,8 @@ export async function startLive({ env = {}, args = [], port, sfuDir } = {}) {
     app: 'livestream',
     port,
     env: { ONAIR_ENV: 'demo', JWT_SECRET: SECRET, LOG_LEVEL: 'info', ...env },
-    args: ['--sfu-spawn', '1', '--sfu-bin', SFU, '--sfu-dir', sfuDir, '--sfu-ports', '42000-42199', ...args],
+    args: ['--sfu-spawn', '1', '--sfu-bin', SFU, '--sfu-dir', sfuDir, '--sfu-ports', '42000-42199',
+      '--recordings-dir', path.join(sfuDir, 'recordings'), ...args],
   });
   try {
     await srv.waitLog((_l, j) => j && j.msg === 'sfu ready', WAIT.timeout);
