@@ -61,6 +61,21 @@ function rssBytes(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m[1]) * 1024;
 }
+/** write-family system calls the process made so far (/proc/PID/io syscw). */
+function syscw(pid) {
+  return Number(/syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))[1]);
+}
+/** Redis INFO commandstats as {command: calls}; resets the counters when reset. */
+function redisCalls(port, reset = false) {
+  const out = {};
+  const txt = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'INFO', 'commandstats'], { encoding: 'utf8' });
+  for (const m of txt.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out[m[1]] = { calls: +m[2], usec: +m[3] };
+  if (reset) execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'CONFIG', 'RESETSTAT']);
+  return out;
+}
+/** calls and usec per unit of every command in stats. */
+const perUnit = (stats, n) =>
+  Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, { calls: +(v.calls / n).toFixed(3), usec: +(v.usec / n).toFixed(2) }]));
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 const track = (h) => {
   live.add(h);
@@ -96,7 +111,7 @@ const SERVERS = {
       const redis = track(await startRedis());
       const a = await startNode(secret, redis.url, 'bench-a');
       const b = await startNode(secret, redis.url, 'bench-b');
-      return { urls: [a.url, b.url], pids: [a.pid, b.pid], redisPid: redis.pid, stop: () => stopAll([a, b, redis]) };
+      return { urls: [a.url, b.url], pids: [a.pid, b.pid], redisPid: redis.pid, redisPort: redis.port, stop: () => stopAll([a, b, redis]) };
     },
   },
   c1: {
@@ -172,10 +187,26 @@ function pct(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** count `cmd`s of n = 1 spread round-robin over the workers (worker i at most share[i]), one
+ * at a time; their latencies are appended to lat. Returns the first error or null. */
+async function oneAtATime(W, cmd, count, share, lat) {
+  let err = null;
+  for (let k = 0, left = [...share]; k < count; k++) {
+    let i = k % W.n;
+    while (!left[i]) i = (i + 1) % W.n;
+    left[i]--;
+    const one = await withTimeout(W.req(i, cmd, { room: ROOM, n: 1, conc: 1 }), 10000, `one ${cmd}`);
+    lat.push(...one.lat);
+    if (one.fails && !err) err = one.firstError;
+  }
+  return err;
+}
+
 async function benchOne(key, W, run) {
   const secret = crypto.randomBytes(24).toString('base64url');
   const S = await SERVERS[key].start(secret);
   const nodeCpu = () => sum(S.pids.map(cpuSec));
+  const nodeWrites = () => sum(S.pids.map(syscw));
   const redisCpu = () => (S.redisPid ? cpuSec(S.redisPid) : 0);
   const r = { key };
   let admin;
@@ -212,6 +243,7 @@ async function benchOne(key, W, run) {
     const seqShare = W.procs.map((_, i) => W.share(cfg.seqJoins, i));
     const bulkShare = W.procs.map((_, i) => W.share(cfg.viewers, i) - seqShare[i]);
     const bulkN = sum(bulkShare);
+    if (S.redisPort) redisCalls(S.redisPort, true);
     c0 = nodeCpu();
     let rc0 = redisCpu();
     t0 = now();
@@ -224,17 +256,12 @@ async function benchOne(key, W, run) {
     r.joinsPerS = bulkN / joinS;
     r.cpuUsPerJoin = ((nodeCpu() - c0) * 1e6) / bulkN;
     r.redisCpuUsPerJoin = S.redisPid ? ((redisCpu() - rc0) * 1e6) / bulkN : null;
+    if (S.redisPort) r.redisPerJoin = perUnit(redisCalls(S.redisPort, true), bulkN);
     const seqLat = [];
     const fails = sum(bulk.map((b) => b.fails));
     let firstError = bulk.map((b) => b.firstError).find(Boolean);
-    for (let k = 0, left = [...seqShare]; k < cfg.seqJoins; k++) {
-      let i = k % W.n;
-      while (!left[i]) i = (i + 1) % W.n;
-      left[i]--;
-      const one = await withTimeout(W.req(i, 'join', { room: ROOM, n: 1, conc: 1 }), 10000, 'sequential join');
-      seqLat.push(...one.lat);
-      if (one.fails && !firstError) firstError = one.firstError;
-    }
+    const seqErr = await oneAtATime(W, 'join', cfg.seqJoins, seqShare, seqLat);
+    firstError = firstError || seqErr;
     if (fails || firstError) throw new Error(`join-stream refused: ${firstError}`);
     const bl = bulk.flatMap((b) => b.lat).sort((x, y) => x - y);
     seqLat.sort((x, y) => x - y);
@@ -259,6 +286,8 @@ async function benchOne(key, W, run) {
         `${r.seqJoinP50.toFixed(2)} p99 ${r.seqJoinP99.toFixed(2)} ms`,
     );
 
+    if (r.redisPerJoin) log(`${key}: Redis per join: ${JSON.stringify(r.redisPerJoin)}`);
+
     // (c) chat fan-out: the admin -> the room (every viewer and the admin itself)
     const expects = Promise.all(W.procs.map((_, i) => W.req(i, 'expect', { total: W.share(cfg.viewers, i) * cfg.msgs })));
     const adminDone = new Promise((resolve) => {
@@ -270,6 +299,8 @@ async function benchOne(key, W, run) {
     const pad = 'x'.repeat(64);
     c0 = nodeCpu();
     rc0 = redisCpu();
+    if (S.redisPort) redisCalls(S.redisPort, true);
+    const w0 = nodeWrites();
     t0 = now();
     let sent = 0;
     let refused = null;
@@ -287,10 +318,22 @@ async function benchOne(key, W, run) {
     const deliveries = cfg.msgs * (cfg.viewers + 1);
     r.deliveriesPerS = deliveries / ((tEnd - t0) / 1000);
     r.cpuUsPerDelivery = ((nodeCpu() - c0) * 1e6) / deliveries;
+    r.writesPerDelivery = (nodeWrites() - w0) / deliveries;
     r.redisCpuUsPerDelivery = S.redisPid ? ((redisCpu() - rc0) * 1e6) / deliveries : null;
+    if (S.redisPort) r.redisPerChat = perUnit(redisCalls(S.redisPort), cfg.msgs);
+    if (r.redisPerChat) log(`${key}: Redis per chat message: ${JSON.stringify(r.redisPerChat)}`);
+
+    // (d) the room now has 50 chat messages of history: viewers leave and join again, one at a time
+    const histLat = [];
+    const histErr = await oneAtATime(W, 'rejoin', cfg.seqJoins, seqShare, histLat);
+    if (histErr) throw new Error(`leave/join-stream refused: ${histErr}`);
+    histLat.sort((x, y) => x - y);
+    r.histJoinP50 = pct(histLat, 50) / 1000;
+    r.histJoinP99 = pct(histLat, 99) / 1000;
+    log(`${key}: join-stream with 50 messages of history, one at a time: p50 ${r.histJoinP50.toFixed(2)} p99 ${r.histJoinP99.toFixed(2)} ms`);
     log(
       `${key}: chat ${cfg.msgs} x ${cfg.viewers + 1}: ${Math.round(r.deliveriesPerS)} deliveries/s, ` +
-        `${r.cpuUsPerDelivery.toFixed(3)} us CPU/delivery` +
+        `${r.cpuUsPerDelivery.toFixed(3)} us CPU/delivery, ${r.writesPerDelivery.toFixed(3)} writes/delivery` +
         (S.redisPid ? ` (+ Redis ${r.redisCpuUsPerDelivery.toFixed(3)})` : ''),
     );
   } finally {
@@ -320,8 +363,11 @@ const METRICS = [
   ['cpuUsPerJoin', 'server CPU per join (µs, all nodes)', 0],
   ['seqJoinP50', `join-stream into the full room, one at a time, p50 (ms)`, 2],
   ['seqJoinP99', `join-stream into the full room, one at a time, p99 (ms)`, 2],
+  ['histJoinP50', 'join-stream with 50 chat messages of history, one at a time, p50 (ms)', 2],
+  ['histJoinP99', 'join-stream with 50 chat messages of history, one at a time, p99 (ms)', 2],
   ['deliveriesPerS', `chat fan-out: deliveries/s (1 admin -> ${cfg.viewers} + itself)`, 0],
   ['cpuUsPerDelivery', 'chat fan-out: server CPU per delivery (µs, all nodes)', 3],
+  ['writesPerDelivery', 'chat fan-out: server write system calls per delivery', 3],
   ['redisCpuUsPerDelivery', 'chat fan-out: Redis CPU per delivery (µs)', 4],
   ['redisCpuUsPerJoin', 'Redis CPU per join (µs)', 0],
   ['redisRssViewerKiB', 'Redis RSS per joined viewer (KiB)', 2],

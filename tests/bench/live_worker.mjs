@@ -8,6 +8,9 @@
 //   {cmd:'join', room, n, conc}
 //        -> the next n viewers that have not joined emit join-stream {roomId} with an ack, conc
 //           in flight; each emit -> ack time in µs; {lat: [µs...], fails, firstError}
+//   {cmd:'rejoin', room, n}
+//        -> the next n joined viewers (from the first, one at a time) emit leave-stream, then
+//           join-stream again (timed, as for join); {lat, fails, firstError}
 //   {cmd:'expect', total} -> resolves once the joined viewers got `total` chat-message events
 //                            in all (counted from the command); {tEnd} (epoch ms)
 //   {cmd:'close'}         -> closes every viewer and waits for the closes; {n}
@@ -16,6 +19,7 @@ import { LiveClient, mintToken } from './live_client.mjs';
 
 let clients = [];
 let joined = 0; // clients[0..joined) have joined
+let rejoined = 0; // clients[0..rejoined) have left and joined again
 const now = () => performance.timeOrigin + performance.now();
 
 const handlers = {
@@ -57,6 +61,27 @@ const handlers = {
     await Promise.all(Array.from({ length: Math.min(conc, end - joined) }, lane));
     return { lat, fails, firstError };
   },
+  async rejoin({ room, n }) {
+    const lat = [];
+    let fails = 0;
+    let firstError = null;
+    const check = (txt) => {
+      const [r] = JSON.parse(txt);
+      if (!r || r.ok !== true) {
+        fails++;
+        if (!firstError) firstError = txt.slice(0, 300);
+      }
+    };
+    for (const end = Math.min(joined, rejoined + n); rejoined < end; ) {
+      const c = clients[rejoined++];
+      check(await c.emitAck('leave-stream', { roomId: room }));
+      const t0 = process.hrtime.bigint();
+      const txt = await c.emitAck('join-stream', { roomId: room });
+      lat.push(Number(process.hrtime.bigint() - t0) / 1000);
+      check(txt);
+    }
+    return { lat, fails, firstError };
+  },
   expect({ total }) {
     return new Promise((resolve) => {
       let count = 0;
@@ -76,6 +101,7 @@ const handlers = {
     await Promise.all(clients.map((c) => c.close()));
     clients = [];
     joined = 0;
+    rejoined = 0;
     return { n };
   },
 };
