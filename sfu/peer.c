@@ -292,6 +292,44 @@ static void on_dtls_closed(void *ud)
     peer_close(ud, "remote-closed");
 }
 
+/* The old transport of a replaced connection: freed on the next loop iteration, outside any
+ * callback of its agent or SSL object. */
+typedef struct old_transport {
+    ice_t *ice;
+    dtls_t *dtls;
+} old_transport_t;
+
+static gboolean free_old_transport(gpointer ud)
+{
+    old_transport_t *o = ud;
+    ice_free(o->ice);
+    dtls_free(o->dtls);
+    g_free(o);
+    return G_SOURCE_REMOVE;
+}
+
+void peer__transport_reset(peer_t *p)
+{
+    LOG_I("peer", "transport replaced (a new connection with the same peer id)", "\"peer\":\"%s\"",
+          p->id);
+    stop_connect_timer(p);
+    dtls_stop(p->dtls); /* close_notify on the old path, while p->ice is still the old agent */
+    ice_stop(p->ice);
+    old_transport_t *o = g_new0(old_transport_t, 1);
+    o->ice = p->ice;
+    o->dtls = p->dtls;
+    g_idle_add(free_old_transport, o);
+    p->ice = NULL;
+    p->dtls = NULL;
+    srtpx_stop(&p->srtp);
+    memset(&p->srtp, 0, sizeof p->srtp);
+    g_ptr_array_set_size(p->held, 0);
+    g_ptr_array_set_size(p->dtls_out, 0);
+    p->have_remote = p->ice_up = p->remote_done = false;
+    p->remote_ufrag[0] = p->fp_alg[0] = p->fp_value[0] = 0;
+    p->state = PEER_NEW; /* silently: the next apply_remote announces connecting again */
+}
+
 int peer__transport_new(peer_t *p, bool controlling, char *why, size_t whylen)
 {
     static const ice_cbs_t ice_cbs = {

@@ -10,6 +10,11 @@
 
 /* Creates the ICE agent and the DTLS state of a fresh peer. Returns 0 or -1 with why. */
 int peer__transport_new(peer_t *p, bool controlling, char *why, size_t whylen);
+/* Replaces the transport of a peer whose browser made a new connection (new DTLS identity):
+ * stops the old agent and DTLS (close_notify; both freed from an idle callback), forgets the
+ * remote transport, SRTP keys and held candidates, and sets the state back to new without an
+ * event. peer__transport_new then makes the new one. */
+void peer__transport_reset(peer_t *p);
 /* Applies what the remote description brings to the transport: credentials (ICE restart done
  * by the caller), candidates in the SDP, held candidates, and starts DTLS as server now or as
  * client once ICE is up. Returns 0 or -1 with why. */

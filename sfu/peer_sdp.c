@@ -99,10 +99,20 @@ char *peer_pub_offer(peer_t *p, const char *text, rpc_err_t *err, char *why, siz
     sdp_neg_t neg;
     const char *w = NULL;
     bool fresh = p->ice == NULL;
-    if (!same_fingerprint(p, &rem)) {
-        fail(err, RPC_E_INVALID_PARAMS, why, whylen,
-             "sdp: the DTLS fingerprint changed (a new peer connection needs a new peer id)");
-        goto fail;
+    /* A new DTLS identity (fingerprint, or a setup that gives us the other role) is a new
+     * RTCPeerConnection of the same publisher: it replaces the transport. The offer is checked
+     * against the old transport first, so a refused one leaves the peer as it was. */
+    bool replace = !fresh && (!same_fingerprint(p, &rem) ||
+                              (rem.setup == SDP_SETUP_PASSIVE) != p->dtls_client);
+    if (replace) {
+        ssize_t k = build_answer(p, offer, NULL, out, &neg, &w);
+        if (k < 0) {
+            fail(err, k == PROTO_ETOOBIG ? RPC_E_INTERNAL : RPC_E_INVALID_PARAMS, why, whylen,
+                 "sdp: %s", w ? w : "cannot answer");
+            goto fail;
+        }
+        peer__transport_reset(p);
+        fresh = true;
     }
     if (fresh) {
         /* RFC 5763 5: the offerer said actpass (or active): we are passive, the DTLS server */
@@ -157,6 +167,9 @@ char *peer_pub_offer(peer_t *p, const char *text, rpc_err_t *err, char *why, siz
     sdp_free(offer);
     return out;
 fail:
+    if (replace) {
+        peer_close(p, "failed"); /* its old transport is gone already */
+    }
     g_strfreev(cands);
     sdp_free(offer);
     g_free(out);
