@@ -49,7 +49,9 @@ typedef struct rec_ref {
     char room[LIVE_ROOM_ID_MAX + 1];
     char id[REC_ID_MAX];
     char json[REC_ID_MAX * 2 + 96]; /* stop: the recording the answer names */
-    live_op_t *op;                  /* stop: the request to answer */
+    live_op_t *op;                  /* stop: the request to answer, or */
+    live_rec_stop_cb done;          /* stop from the admin API: its callback */
+    void *done_ud;
 } rec_ref_t;
 
 static strmap_t *recs(live_t *app)
@@ -389,49 +391,81 @@ static void start(live_op_t *op, const store_room_t *room)
 
 /* ---- stopping -------------------------------------------------------------------------------- */
 
+/* Answers a stop: the socket's ack (op, freed) or the admin API's callback. */
+static void stop_answer(live_t *app, live_op_t *op, live_rec_stop_cb done, void *ud, app_err_t err,
+                        const char *msg, const char *json)
+{
+    if (op) {
+        if (err) {
+            live_reply_err(op, err, msg);
+        } else {
+            reply_recording(op, json);
+        }
+        free(op);
+    } else {
+        done(app, err, msg, json, ud);
+    }
+}
+
 static void on_cleared(store_t *st, const store_res_t *res, void *ud)
 {
     rec_ref_t *x = ud;
-    if (res->err) {
+    if (res->err && x->op) {
         live_reply_store_err(x->op, res);
+        free(x->op);
+    } else if (res->err) {
+        x->done(x->app, store_err_app(res->err), store_strerror(res->err), NULL, x->done_ud);
     } else {
-        reply_recording(x->op, x->json);
+        stop_answer(x->app, x->op, x->done, x->done_ud, APP_OK, NULL, x->json);
     }
-    free(x->op);
     free(x);
 }
 
-static void stop(live_op_t *op, const store_room_t *room)
+/* Stops room's recording for op (stop-recording: sub owns the room) or for the admin API (done,
+ * no owner check). */
+static void stop(live_t *app, const store_room_t *room, live_op_t *op, live_rec_stop_cb done,
+                 void *ud)
 {
-    live_t *app = op->app;
-    live_rec_t *cur = strmap_get(recs(app), op->room);
+    live_rec_t *cur = strmap_get(recs(app), room->id);
     if (cur && cur->state == REC_STARTING) {
-        live_reply_err(op, APP_ECONFLICT, "the recording is being started; try again");
-        free(op);
+        stop_answer(app, op, done, ud, APP_ECONFLICT, "the recording is being started; try again",
+                    NULL);
         return;
     }
     if (!cur && !room->recording) {
-        reply_recording(op, NULL); /* not recording: nothing to stop */
-        free(op);
+        stop_answer(app, op, done, ud, APP_OK, NULL, NULL); /* not recording: nothing to stop */
         return;
     }
     if (!cur && room->owner_node && strcmp(room->owner_node, app->cfg.node_id) != 0) {
-        live_reply_err(op, APP_EUNAVAILABLE, "the recording runs on another server node");
-        free(op);
+        char msg[160];
+        snprintf(msg, sizeof msg, "the recording runs on node %s: ask that node", room->owner_node);
+        stop_answer(app, op, done, ud, APP_EUNAVAILABLE,
+                    op ? "the recording runs on another server node" : msg, NULL);
         return;
     }
     rec_ref_t *x = xcalloc(1, sizeof(*x));
     x->app = app;
     x->op = op;
+    x->done = done;
+    x->done_ud = ud;
     if (cur) {
         rec_json(cur, x->json, sizeof x->json);
-        rec_stop(cur, "stop-recording");
+        rec_stop(cur, op ? "stop-recording" : "admin stop");
     } else {
         /* a recording this node no longer runs (it restarted): clear the stale state */
         snprintf(x->json, sizeof x->json, "%s", room->recording);
     }
     store_patch_t patch = { .set = STORE_SET_RECORDING, .recording = NULL };
-    store_room_update(app->store, op->room, op->sub, false, &patch, on_cleared, x);
+    store_room_update(app->store, room->id, op ? op->sub : NULL, false, &patch, on_cleared, x);
+}
+
+void live_rec_stop_admin(live_t *app, const store_room_t *room, live_rec_stop_cb done, void *ud)
+{
+    if (app->closing) {
+        done(app, APP_EUNAVAILABLE, "the node is shutting down", NULL, ud);
+    } else {
+        stop(app, room, NULL, done, ud);
+    }
 }
 
 void live_rec_request(live_op_t *op, const store_room_t *room, bool start_it)
@@ -441,7 +475,7 @@ void live_rec_request(live_op_t *op, const store_room_t *room, bool start_it)
     } else if (start_it) {
         start(op, room);
     } else {
-        stop(op, room);
+        stop(op->app, room, op, NULL, NULL);
     }
 }
 
