@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 {
     static sfu_t sfu;
     sfu_t *s = &sfu;
-    char err[2048];
+    char err[8192]; /* also holds the --help text */
     log_set_proc("sfu");
     log_init();
     int rc = parse_config(&s->cfg, argc, argv, err, sizeof err);

@@ -218,7 +218,7 @@ int main(int argc, char **argv)
     const char *app_name = peek_app(argc, argv);
     const app_t *app = find_app(app_name);
     cfg_opt_t *opts = merge_opts(app);
-    char err[4096];
+    char err[32768]; /* also holds the --help text of every option */
     int rc = cfg_parse(opts, argc, argv, err, sizeof err);
     free(opts);
     if (rc != 0) {
