@@ -439,7 +439,8 @@ static void stop(live_t *app, const store_room_t *room, live_op_t *op, live_rec_
     if (!cur && room->owner_node && strcmp(room->owner_node, app->cfg.node_id) != 0) {
         char msg[160];
         snprintf(msg, sizeof msg, "the recording runs on node %s: ask that node", room->owner_node);
-        stop_answer(app, op, done, ud, APP_EUNAVAILABLE,
+        /* stop-recording: unavailable (PROTOCOL.md); the admin API: conflict, with the node */
+        stop_answer(app, op, done, ud, op ? APP_EUNAVAILABLE : APP_ECONFLICT,
                     op ? "the recording runs on another server node" : msg, NULL);
         return;
     }

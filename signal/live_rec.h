@@ -18,9 +18,9 @@ void live_rec_request(live_op_t *op, const store_room_t *room, bool start);
 /* The admin API's stop (POST /api/admin/rooms/ID/recording/stop, docs/ONAIRCTL.md): what
  * stop-recording does, without the owner check. done runs once, later or before this returns:
  * err APP_OK with recording = the stopped recording's JSON {id, startedAt, file} (NULL: nothing
- * was recording), or an error with a message: APP_ECONFLICT (still starting), APP_EUNAVAILABLE
- * (another node runs it: msg names that node; the store is down; shutting down), or the store's
- * error (store_err_app). room: the store's record, borrowed for the call. */
+ * was recording), or an error with a message: APP_ECONFLICT (still starting; another node runs
+ * it: msg names that node), APP_EUNAVAILABLE (shutting down), or the store's error
+ * (store_err_app: unavailable when it is down). room: the store's record, borrowed for the call. */
 typedef void (*live_rec_stop_cb)(live_t *app, app_err_t err, const char *msg, const char *recording,
                                  void *ud);
 void live_rec_stop_admin(live_t *app, const store_room_t *room, live_rec_stop_cb done, void *ud);
