@@ -14,6 +14,7 @@
 #include "../common/log.h"
 #include "../common/xalloc.h"
 #include "live.h"
+#include "live_rec.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #define ADMIN_PREFIX   "/api/admin/"
 #define ADMIN_MAX_BODY 4096
 #define ADMIN_ID_MAX   128
+#define ADMIN_SEGS     4 /* rooms/ID/recording/stop */
 
 enum {
     R_ROOMS,
@@ -31,6 +33,8 @@ enum {
     R_SFUS,
     R_DRAIN,
     R_NODES,
+    R_RECORDINGS,
+    R_REC_STOP,
 };
 
 typedef struct admin_req {
@@ -499,6 +503,48 @@ static void on_nodes(store_t *st, const store_res_t *res, void *ud)
     respond(q, 200, a);
 }
 
+/* ---- recordings ------------------------------------------------------------------------------ */
+
+static void on_recordings(int status, json_t *body, void *ud)
+{
+    respond(ud, status, body);
+}
+
+static void on_rec_stopped(live_t *app, app_err_t err, const char *msg, const char *recording,
+                           void *ud)
+{
+    admin_req_t *q = ud;
+    if (err) {
+        int status = err == APP_ECONFLICT      ? 409
+                     : err == APP_ENOT_FOUND   ? 404
+                     : err == APP_EUNAVAILABLE ? 503
+                                               : 500;
+        respond(q, status, json_pack("{s:s}", "error", msg ? msg : "internal error"));
+        return;
+    }
+    if (recording) {
+        LOG_I("admin", "recording stopped", "\"room\":\"%s\",\"by\":\"%s\"", log_esc(q->room),
+              log_esc(q->who.sub));
+    }
+    respond(q, 200,
+            json_pack("{s:b, s:s, s:b, s:o}", "ok", 1, "roomId", q->room, "stopped",
+                      recording != NULL, "recording", jraw(recording)));
+}
+
+/* Recording stop, step 1: the room (404 for an unknown one), then live_rec. */
+static void on_rec_stop_room(store_t *st, const store_res_t *res, void *ud)
+{
+    admin_req_t *q = ud;
+    if (shutting_down(q)) {
+        return;
+    }
+    if (res->err) {
+        respond_store_err(q, res);
+        return;
+    }
+    live_rec_stop_admin(q->app, res->room, on_rec_stopped, q);
+}
+
 /* ---- the handler ----------------------------------------------------------------------------- */
 
 static bool room_id_ok(const char *s)
@@ -507,15 +553,15 @@ static bool room_id_ok(const char *s)
     return n > 0 && n <= LIVE_ROOM_ID_MAX && s[n] == 0;
 }
 
-/* Splits the path after the prefix into at most 3 segments (a trailing '/' is ignored). Returns
- * the count, or -1 for an empty segment or too many/too long ones. */
-static int split_path(const char *p, char seg[3][ADMIN_ID_MAX * 3 + 1])
+/* Splits the path after the prefix into at most ADMIN_SEGS segments (a trailing '/' is ignored).
+ * Returns the count, or -1 for an empty segment or too many/too long ones. */
+static int split_path(const char *p, char seg[ADMIN_SEGS][ADMIN_ID_MAX * 3 + 1])
 {
     int n = 0;
     while (*p) {
         const char *slash = strchr(p, '/');
         size_t len = slash ? (size_t)(slash - p) : strlen(p);
-        if (len == 0 || len > ADMIN_ID_MAX * 3 || n == 3) {
+        if (len == 0 || len > ADMIN_ID_MAX * 3 || n == ADMIN_SEGS) {
             return -1;
         }
         memcpy(seg[n], p, len);
@@ -526,7 +572,7 @@ static int split_path(const char *p, char seg[3][ADMIN_ID_MAX * 3 + 1])
 }
 
 /* Matches the route; sets *method (the one it needs) or returns -1 (no such endpoint). */
-static int match_route(char seg[3][ADMIN_ID_MAX * 3 + 1], int n, const char **method)
+static int match_route(char seg[ADMIN_SEGS][ADMIN_ID_MAX * 3 + 1], int n, const char **method)
 {
     *method = "GET";
     if (n == 1 && !strcmp(seg[0], "rooms")) {
@@ -537,6 +583,14 @@ static int match_route(char seg[3][ADMIN_ID_MAX * 3 + 1], int n, const char **me
     }
     if (n == 1 && !strcmp(seg[0], "nodes")) {
         return R_NODES;
+    }
+    if (n == 1 && !strcmp(seg[0], "recordings")) {
+        return R_RECORDINGS; /* no recordings/NAME: files are not served (docs/ONAIRCTL.md) */
+    }
+    if (n == 4 && !strcmp(seg[0], "rooms") && !strcmp(seg[2], "recording") &&
+        !strcmp(seg[3], "stop")) {
+        *method = "POST";
+        return R_REC_STOP;
     }
     if (n == 2 && !strcmp(seg[0], "rooms")) {
         return R_ROOM;
@@ -665,6 +719,12 @@ static int start(admin_req_t *q, http_res_t *res)
     case R_NODES:
         store_nodes_list(st, on_nodes, q);
         break;
+    case R_RECORDINGS:
+        live_admin_recordings(app, &q->who, on_recordings, q);
+        break;
+    case R_REC_STOP:
+        store_room_get(st, q->room, on_rec_stop_room, q);
+        break;
     case R_DRAIN: {
         sfu_t *s = sfu_pool_find(app->sfus, q->arg);
         if (s) {
@@ -689,7 +749,7 @@ static int on_admin(http_req_t *req, http_res_t *res, void *ud)
     }
     admin_req_t *q = xcalloc(1, sizeof(*q));
     q->app = app;
-    char seg[3][ADMIN_ID_MAX * 3 + 1];
+    char seg[ADMIN_SEGS][ADMIN_ID_MAX * 3 + 1];
     const char *need = NULL;
     int n = split_path(req->path + strlen(ADMIN_PREFIX), seg);
     int rc = HTTP_DONE;
