@@ -1,11 +1,10 @@
 /* signal/ctl/ctl.h: onairctl, the operators' command line (docs/ONAIRCTL.md), shared by its files:
  *   ctl_main.c  arguments, help, token resolution, exit codes
  *   ctl_cmds.c  the commands (rooms, room, viewers, sfus, kick, end, sfu drain, token, health,
- *               nodes): one request each to a signal node's /api/admin/ API, then a table
- *   ctl_http.c  a blocking HTTP/1.1 client: one request per TCP connection (Connection: close),
- *               the response parsed with llhttp
- *   ctl_fmt.c   aligned tables, durations, bitrates, times
- * A CLI may block: every call here is synchronous, bounded by the --timeout. */
+ *               nodes, recordings, recording stop): one request each to a signal node's /api/admin/
+ * API, then a table ctl_http.c  a blocking HTTP/1.1 client: one request per TCP connection
+ * (Connection: close), the response parsed with llhttp ctl_fmt.c   aligned tables, durations,
+ * bitrates, times A CLI may block: every call here is synchronous, bounded by the --timeout. */
 #ifndef SIGNAL_CTL_CTL_H
 #define SIGNAL_CTL_CTL_H
 #include "../../common/buf.h"
@@ -64,6 +63,8 @@ size_t ctl_table_rows(const ctl_table_t *t);
 void ctl_fmt_duration(int64_t ms, char *out, size_t cap);
 /* "800 bit/s", "12.5 kbit/s", "1.50 Mbit/s". */
 void ctl_fmt_bitrate(double bps, char *out, size_t cap);
+/* "512 B", "12.3 KiB", "4.50 MiB", "1.20 GiB" (bytes < 0 counts as 0). */
+void ctl_fmt_size(int64_t bytes, char *out, size_t cap);
 /* Local time "YYYY-MM-DD HH:MM:SS" of ms since the epoch. */
 void ctl_fmt_time(int64_t ms, char *out, size_t cap);
 /* Shortens s to at most max code points (with "..." at the end) into out. */

@@ -463,6 +463,84 @@ static int cmd_health(ctl_t *c)
     return rc;
 }
 
+/* ---- recordings ------------------------------------------------------------------------------ */
+
+static int cmd_recordings(ctl_t *c)
+{
+    json_t *j, *r;
+    int rc = ctl_call(c, "GET", "/api/admin/recordings", NULL, &j);
+    if (rc || c->json) {
+        return rc ? rc : print_json(j);
+    }
+    json_t *list = json_object_get(j, "recordings");
+    if (!json_is_array(list)) {
+        return unexpected(c, j);
+    }
+    static const char *const hdr[] = { "FILE", "ROOM", "SIZE", "MODIFIED", "STATE" };
+    ctl_table_t *t = ctl_table_new(5, hdr);
+    size_t i;
+    json_array_foreach(list, i, r)
+    {
+        char size[32] = "-", mod[48] = "-", state[48] = "finished";
+        if (json_is_integer(json_object_get(r, "size"))) {
+            ctl_fmt_size(num(r, "size"), size, sizeof size);
+        }
+        if (json_is_integer(json_object_get(r, "modifiedAt"))) {
+            ctl_fmt_duration(clock_wall_ms() - num(r, "modifiedAt"), mod, sizeof mod);
+            strcat(mod, " ago");
+        }
+        if (json_is_true(json_object_get(r, "live"))) {
+            char d[32];
+            ctl_fmt_duration(clock_wall_ms() - num(r, "startedAt"), d, sizeof d);
+            if (json_is_integer(json_object_get(r, "startedAt"))) {
+                snprintf(state, sizeof state, "live %s", d);
+            } else {
+                snprintf(state, sizeof state, "live");
+            }
+        }
+        const char *row[] = { str(r, "name"), str(r, "roomId"), size, mod, state };
+        ctl_table_row(t, row);
+    }
+    if (ctl_table_rows(t)) {
+        ctl_table_print(t, stdout);
+    } else {
+        printf("no recordings in %s\n", str(j, "dir") ? str(j, "dir") : "the recordings directory");
+    }
+    if (json_is_true(json_object_get(j, "truncated"))) {
+        puts("(more recordings exist: only the newest are listed)");
+    }
+    ctl_table_free(t);
+    json_decref(j);
+    return CTL_OK;
+}
+
+static int cmd_recording(ctl_t *c)
+{
+    if (strcmp(c->args[0], "stop") != 0) {
+        return ctl_error(CTL_USAGE, "recording: usage: onairctl recording stop ROOM");
+    }
+    int rc = need_room("recording stop", c->args[1]);
+    if (rc) {
+        return rc;
+    }
+    char path[160];
+    snprintf(path, sizeof path, "/api/admin/rooms/%s/recording/stop", c->args[1]);
+    json_t *j;
+    rc = ctl_call(c, "POST", path, "{}", &j);
+    if (rc || c->json) {
+        return rc ? rc : print_json(j);
+    }
+    json_t *rec = json_object_get(j, "recording");
+    if (json_is_object(rec)) {
+        printf("stopped recording %s in room %s (file %s)\n", str(rec, "id") ? str(rec, "id") : "?",
+               c->args[1], str(rec, "file") ? str(rec, "file") : "?");
+    } else {
+        printf("room %s is not recording: nothing to stop\n", c->args[1]);
+    }
+    json_decref(j);
+    return CTL_OK;
+}
+
 /* ---- token ----------------------------------------------------------------------------------- */
 
 static int cmd_token(ctl_t *c)
@@ -546,5 +624,19 @@ const ctl_cmd_t ctl_cmds[] = {
       "rooms (\"\" allows none). Prints the token; --json adds sub, role and expiresAt (ms).\n\n"
       "Example:\n  export ONAIR_TOKEN=$(onairctl token --sub alice --role admin --ttl 8h)\n",
       0, 0, CTL_O_SUB | CTL_O_NAME | CTL_O_ROLE | CTL_O_TTL | CTL_O_ROOMS, false, cmd_token },
+    { "recordings", "", "the recordings: file, room, size, live or finished",
+      "The recording files in the node's recordings directory (--recordings-dir), newest first\n"
+      "(at most 1000), and the recordings being written now in any room (STATE live; their\n"
+      "file is on the disk of the node that drives the room's SFU). A token with a rooms claim\n"
+      "sees its rooms' recordings only.\n\n"
+      "Example:\n  onairctl recordings\n  onairctl recordings --json | jq -r '.recordings[] | "
+      "select(.live | not) | .name'\n",
+      0, 0, 0, true, cmd_recordings },
+    { "recording", "stop ROOM", "stop a room's recording (the file is finished)",
+      "As the owner's stop-recording: the recorder finishes the file and the room stops\n"
+      "recording. A room that is not recording: exit 0, nothing changes. Ask the node that\n"
+      "drives the room's SFU (another node's recording: exit 1 naming it).\n\n"
+      "Example:\n  onairctl recording stop demo\n",
+      2, 2, 0, true, cmd_recording },
     { NULL, NULL, NULL, NULL, 0, 0, 0, false, NULL },
 };

@@ -118,6 +118,20 @@ void ctl_fmt_bitrate(double bps, char *out, size_t cap)
     }
 }
 
+void ctl_fmt_size(int64_t bytes, char *out, size_t cap)
+{
+    double b = bytes < 0 ? 0 : (double)bytes;
+    if (b < 1024) {
+        snprintf(out, cap, "%.0f B", b);
+    } else if (b < 1024 * 1024) {
+        snprintf(out, cap, "%.1f KiB", b / 1024);
+    } else if (b < 1024.0 * 1024 * 1024) {
+        snprintf(out, cap, "%.2f MiB", b / (1024 * 1024));
+    } else {
+        snprintf(out, cap, "%.2f GiB", b / (1024.0 * 1024 * 1024));
+    }
+}
+
 void ctl_fmt_time(int64_t ms, char *out, size_t cap)
 {
     time_t t = (time_t)(ms / 1000);
