@@ -7,7 +7,7 @@
 // placement, SFU stats, drain and room.close are real RPC traffic without any ICE/UDP.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -93,6 +93,10 @@ async function startMockSfu(dir) {
       case 'publisher.offer':
       case 'subscriber.create':
       case 'peer.restart_ice': return { sdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' };
+      // the forward a recording reads (docs/RECORDING.md): a description naming VP8
+      case 'room.forward': return { id: m.params.id, sdp: 'v=0\r\no=onair-sfu 1 1 IN IP4 127.0.0.1\r\n' +
+        's=x\r\nt=0 0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n' };
+      case 'room.unforward': return { id: m.params.id, packets: 0, bytes: 0, dropped: 0 };
       default: return {};
     }
   };
@@ -159,11 +163,12 @@ describe('onairctl: command line', { timeout: 60000 }, () => {
     const top = await ctl(['--help']);
     assert.equal(top.code, 0, top.stderr);
     for (const cmd of ['rooms', 'room ID', 'viewers ID', 'kick ROOM VIEWER', 'end ROOM', 'sfus',
-      'sfu drain ID', 'nodes', 'health', 'token', 'Exit codes']) {
+      'sfu drain ID', 'nodes', 'health', 'token', 'recordings', 'recording stop ROOM', 'Exit codes']) {
       assert.ok(top.stdout.includes(cmd), `--help lacks "${cmd}":\n${top.stdout}`);
     }
     assert.deepEqual(await ctl(['help']), top);
-    for (const cmd of ['rooms', 'room', 'viewers', 'kick', 'end', 'sfus', 'sfu', 'nodes', 'health', 'token']) {
+    for (const cmd of ['rooms', 'room', 'viewers', 'kick', 'end', 'sfus', 'sfu', 'nodes', 'health', 'token',
+      'recordings', 'recording']) {
       const a = await ctl(['help', cmd]);
       const b = await ctl([cmd, '--help']);
       assert.equal(a.code, 0, a.stderr);
@@ -192,6 +197,11 @@ describe('onairctl: command line', { timeout: 60000 }, () => {
       [['kick', 'show', '-xYz'], /unknown option -xYz[\s\S]*goes after "--"/],
       [['viewers', 'x'.repeat(65)], /not a room id/],
       [['sfu', 'undrain', 'a'], /usage: onairctl sfu drain/],
+      [['recording', 'start', 'a'], /usage: onairctl recording stop ROOM/],
+      [['recording', 'stop'], /recording: missing argument/],
+      [['recording', 'stop', '../../etc'], /not a room id/],
+      [['recording', 'stop', 'a/b'], /not a room id/],
+      [['recordings', 'x'], /too many arguments/],
       [['token', '--role', 'admin'], /--sub and --role are required/],
       [['token', '--sub', 'a', '--role', 'god'], /--role must be admin or viewer/],
       [['token', '--sub', 'a', '--role', 'admin', '--ttl', '5x'], /--ttl '5x'/],
@@ -520,6 +530,158 @@ describe('onairctl: one node (memory state)', { timeout: 120000 }, () => {
     const j = await ctlJson(['end', 'show'], { url });
     assert.equal(j.wasLive, false);
     assert.equal(j.room.live, false);
+  });
+});
+
+// ---- recordings: the directory's files and the rooms' live recordings ---------------------------
+// The recorder is a stand-in (a shell script that creates its --out file and waits for SIGTERM)
+// and the mock SFU answers room.forward, so a recording's life is real signal code without media.
+describe('onairctl: recordings', { timeout: 120000 }, () => {
+  let dir, recDir, sfu, srv, url, admin;
+  const T0 = Date.parse('2026-01-02T03:04:05Z');
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'onairctl-rec-'));
+    recDir = path.join(dir, 'recordings');
+    await mkdir(recDir);
+    const files = [ // name, size, mtime
+      ['show-1700000000000.webm', 2048, T0 - 86400e3],
+      ['other-1700000100000.mkv', 5, T0],
+      ['plain.webm', 3 * 1024 * 1024, T0 - 3600e3],
+      ['notes.txt', 1, T0], // not a recording's name
+      ['.hidden.webm', 1, T0],
+      ['bad name.webm', 1, T0],
+    ];
+    for (const [name, size, mtime] of files) {
+      const f = path.join(recDir, name);
+      await writeFile(f, Buffer.alloc(size));
+      await utimes(f, mtime / 1000, mtime / 1000);
+    }
+    await mkdir(path.join(recDir, 'dir.webm')); // a directory, and a link out of the directory
+    await writeFile(path.join(dir, 'secret.txt'), 'not yours');
+    await symlink(path.join(dir, 'secret.txt'), path.join(recDir, 'link.webm'));
+    const recorder = path.join(dir, 'fake-recorder.sh');
+    await writeFile(recorder, '#!/bin/sh\n# stands in for onair-recorder: writes --out, waits for SIGTERM\n' +
+      'while [ $# -gt 0 ]; do [ "$1" = --out ] && out="$2"; shift; done\n' +
+      'printf recording > "$out"\nexec sleep 120\n');
+    await chmod(recorder, 0o755);
+    sfu = await startMockSfu(dir);
+    srv = await startNode({ SFU_SOCKETS: sfu.sockPath }, ['--recordings-dir', recDir, '--recorder-bin', recorder]);
+    url = srv.url;
+    await srv.waitLog((_l, j) => j && j.msg === 'sfu ready', 10000);
+    admin = await client(url, token('alice', 'admin'));
+    assert.equal((await ack(admin, 'start-stream', { roomId: 'show' })).ok, true);
+    assert.equal((await ack(admin, 'offer', { roomId: 'show', sdp: 'v=0\r\n' })).ok, true);
+    await sfu.waitCall('publisher.offer', (p) => p.room === 'show');
+  });
+  after(async () => {
+    admin?.close();
+    if (srv) assert.deepEqual(await srv.stop(), { code: 0, signal: null });
+    await sfu?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('finished files: newest first, room and start from the name, other entries left out', async () => {
+    const j = await ctlJson(['recordings'], { url });
+    assert.equal(j.dir, recDir);
+    assert.equal(j.truncated, false);
+    assert.deepEqual(j.recordings, [
+      { name: 'other-1700000100000.mkv', roomId: 'other', size: 5, modifiedAt: T0, startedAt: 1700000100000, live: false, recordingId: null },
+      { name: 'plain.webm', roomId: null, size: 3145728, modifiedAt: T0 - 3600e3, startedAt: null, live: false, recordingId: null },
+      { name: 'show-1700000000000.webm', roomId: 'show', size: 2048, modifiedAt: T0 - 86400e3, startedAt: 1700000000000, live: false, recordingId: null },
+    ]);
+    const r = await ctl(['recordings'], { url });
+    assert.equal(r.code, 0, r.stderr);
+    const t = rows(r.stdout);
+    assert.deepEqual(t[0], ['FILE', 'ROOM', 'SIZE', 'MODIFIED', 'STATE']);
+    assert.deepEqual(t.slice(1).map((x) => [x[0], x[1], x[2], x[4]]), [
+      ['other-1700000100000.mkv', 'other', '5 B', 'finished'],
+      ['plain.webm', '-', '3.00 MiB', 'finished'],
+      ['show-1700000000000.webm', 'show', '2.0 KiB', 'finished'],
+    ]);
+    for (const row of t.slice(1)) assert.match(row[3], /^\S+ ago$/);
+    assertAligned(r.stdout);
+    // a token limited to rooms sees those rooms' recordings only (no room: not shown)
+    const lim = await ctlJson(['recordings'], { url, env: { ONAIR_TOKEN: token('lim', 'admin', { rooms: ['show'] }) } });
+    assert.deepEqual(lim.recordings.map((x) => x.name), ['show-1700000000000.webm']);
+  });
+
+  test('a live recording is listed as live; recording stop finishes it; stopping again changes nothing', async () => {
+    const started = await ack(admin, 'start-recording', { roomId: 'show' });
+    assert.equal(started.ok, true, JSON.stringify(started));
+    const { id, file } = started.recording;
+    assert.match(file, /^show-\d+\.webm$/);
+    await sfu.waitCall('room.forward', (p) => p.room === 'show' && p.id === id);
+    // the stand-in recorder creates the file
+    await poll(() => stat(path.join(recDir, file)).then(() => true, () => false), { what: 'the recording file' });
+    const j = await ctlJson(['recordings'], { url });
+    const live = j.recordings.find((x) => x.name === file);
+    assert.equal(j.recordings[0].name, file, 'newest first');
+    assert.deepEqual({ ...live, modifiedAt: undefined }, { name: file, roomId: 'show', size: 9, modifiedAt: undefined,
+      startedAt: started.recording.startedAt, live: true, recordingId: id });
+    const table = rows((await ctl(['recordings'], { url })).stdout);
+    assert.match(table[1][4], /^live \d+s$/);
+    assert.equal(table.filter((x) => x[4] === 'finished').length, 3);
+    assert.deepEqual((await ctlJson(['rooms'], { url })).find((x) => x.roomId === 'show').recording, started.recording);
+
+    const exited = srv.waitLog((_l, x) => x && x.msg === 'recorder exited' && x.id === id, 10000);
+    const r = await ctl(['recording', 'stop', 'show'], { url });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `stopped recording ${id} in room show (file ${file})\n`);
+    await sfu.waitCall('room.unforward', (p) => p.room === 'show' && p.id === id);
+    assert.equal(JSON.parse(await exited).signal, 15, 'the recorder got SIGTERM');
+    const after1 = await ctlJson(['recordings'], { url });
+    assert.equal(after1.recordings.find((x) => x.name === file).live, false);
+    const room = (await ctlJson(['rooms'], { url })).find((x) => x.roomId === 'show');
+    assert.equal(room.recording, null);
+    assert.equal(room.live, true, 'the broadcast goes on');
+    // nothing to stop: exit 0
+    const again = await ctl(['recording', 'stop', 'show'], { url });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, 'room show is not recording: nothing to stop\n');
+    assert.deepEqual(await ctlJson(['recording', 'stop', 'show'], { url }),
+      { ok: true, roomId: 'show', stopped: false, recording: null });
+    // the owner's stop-recording agrees
+    assert.deepEqual(await ack(admin, 'stop-recording', { roomId: 'show' }), { ok: true, recording: null });
+  });
+
+  test('unknown rooms, refused tokens, no file download, path traversal refused', async () => {
+    for (const json of [[], ['--json']]) {
+      const r = await ctl(['recording', 'stop', 'nope', ...json], { url });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr, 'onairctl: no such room: nope\n');
+      assert.equal(r.stdout, '');
+    }
+    const lim = { ONAIR_TOKEN: token('lim', 'admin', { rooms: ['other'] }) };
+    const refused = await ctl(['recording', 'stop', 'show'], { url, env: lim });
+    assert.equal(refused.code, 3);
+    assert.match(refused.stderr, /HTTP 403/);
+    assert.equal((await ctl(['recordings'], { url, env: { ONAIR_TOKEN: token('v', 'viewer') } })).code, 3);
+
+    const auth = { Authorization: `Bearer ${token('alice', 'admin')}` };
+    for (const p of ['recordings/show-1700000000000.webm', 'recordings/..%2Fsecret.txt', 'recordings/..%2F..%2Fetc%2Fpasswd',
+      'recordings/link.webm', 'recordings/x/y', 'rooms/show/recording', 'rooms/show/recording/stop/x']) {
+      const res = await http(`${url}/api/admin/${p}`, { headers: auth });
+      assert.equal(res.status, 404, p);
+      assert.equal(res.json.error, 'no such admin endpoint', p);
+    }
+    for (const p of ['rooms/..%2F..%2Fetc/recording/stop', 'rooms/a.b/recording/stop']) {
+      const res = await http(`${url}/api/admin/${p}`, { method: 'POST', headers: auth, body: '{}' });
+      assert.equal(res.status, 400, p);
+    }
+    // dot segments sent as they are (fetch would normalise them away)
+    for (const p of ['rooms/%2E%2E/recording/stop', 'rooms/../recording/stop']) {
+      const res = await rawHttp(srv.port, `POST /api/admin/${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n` +
+        `Content-Length: 2\r\nAuthorization: Bearer ${token('alice', 'admin')}\r\n\r\n{}`);
+      assert.match(res, /^HTTP\/1\.1 400 /, p);
+    }
+    // a raw path with dot segments (no client normalises it)
+    const raw = await rawHttp(srv.port, `GET /api/admin/recordings/../../../etc/passwd HTTP/1.1\r\nHost: x\r\n` +
+      `Connection: close\r\nAuthorization: Bearer ${token('alice', 'admin')}\r\n\r\n`);
+    assert.match(raw, /^HTTP\/1\.1 (400|404) /);
+    assert.doesNotMatch(raw, /root:|not yours/);
+    const m = await http(`${url}/api/admin/rooms/show/recording/stop`, { headers: auth });
+    assert.equal(m.status, 405);
+    assert.equal(m.headers.get('allow'), 'POST');
   });
 });
 
