@@ -375,12 +375,7 @@ static json_t *m_publisher_offer(req_t *q)
         return NULL;
     }
     if (r->publisher != p) {
-        if (r->publisher) {
-            LOG_I("api", "publisher replaced", "\"room\":\"%s\",\"old\":\"%s\",\"new\":\"%s\"",
-                  r->id, r->publisher->id, p->id);
-            peer_close(r->publisher, "replaced");
-        }
-        r->publisher = p;
+        room_set_publisher(r, p); /* closes the old one; compatible subscribers move to p */
     }
     r->owner = p->owner; /* a room belongs to its publisher's node */
     json_t *res = json_pack("{s:s}", "sdp", answer);
@@ -498,9 +493,17 @@ static json_t *m_peer_close(req_t *q)
     if (!peer_id) {
         return NULL;
     }
+    json_t *hold = json_object_get(q->params, "hold_ms");
+    if (hold && (!json_is_integer(hold) || json_integer_value(hold) < 0 ||
+                 json_integer_value(hold) > 600000)) {
+        return fail(q, RPC_E_INVALID_PARAMS, "hold_ms: not an integer of 0-600000");
+    }
     peer_t *p = sfu_peer_find(q->s, peer_id);
     if (!p) {
         return fail(q, RPC_E_NOT_FOUND, "no peer %s", peer_id);
+    }
+    if (hold) {
+        p->hold_ms = (long)json_integer_value(hold); /* a publisher's subscribers wait this long */
     }
     peer_close(p, "closed");
     return json_object();

@@ -130,11 +130,15 @@ void peer_close(peer_t *p, const char *reason)
         list_remove(&p->room_link);
         r->n_subs--;
         r->gone_nacks += p->c.nacks_in;
-    } else if (r->publisher == p) {
-        r->publisher = NULL;
+    } else {
         r->gone_plis += p->c.plis_out;
-        bool failed = reason && strcmp(reason, "failed") == 0;
-        room_close_subscribers(r, failed ? "media-failed" : "publisher-left");
+        if (r->publisher == p) { /* a replaced publisher is not: its subscribers moved on */
+            r->publisher = NULL;
+            bool failed = reason && strcmp(reason, "failed") == 0;
+            bool remote = reason && strcmp(reason, "remote-closed") == 0;
+            long hold = p->hold_ms > 0 ? p->hold_ms : remote ? ROOM_HOLD_REMOTE_CLOSED_MS : 0;
+            room_publisher_gone(r, failed ? "media-failed" : "publisher-left", hold);
+        }
     }
     g_hash_table_remove(p->sfu->peers, p->id);
     p->room = NULL;
@@ -279,6 +283,9 @@ static void on_dtls_connected(void *ud, int profile, const uint8_t *km, size_t k
     if (p->role == PEER_SUB && p->room) {
         /* a new viewer needs a keyframe to start decoding */
         rtcp_fb_keyframe(p->room->publisher, p);
+    } else if (p->room && p->room->publisher == p && !list_empty(&p->room->subs)) {
+        /* a new publisher (or connection) feeding kept subscribers: a keyframe at once */
+        rtcp_fb_keyframe(p, NULL);
     }
 }
 

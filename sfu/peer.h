@@ -70,6 +70,7 @@ struct peer {
     uint64_t rate_bytes_in, rate_bytes_out; /* byte counters at the last rate update */
     double bitrate_in, bitrate_out;
     uint64_t connected_ms;
+    long hold_ms; /* publisher: how long its subscribers wait for a new one after a peer.close */
 };
 
 const char *peer_role_str(peer_role_t r);
@@ -100,8 +101,10 @@ void peer_pub_restart(peer_t *p);
 void peer_set_state(peer_t *p, peer_state_t st, const char *reason);
 
 /* Closes the peer: stops I/O, emits peer.state closed with reason, unlinks it from its room
- * and sfu->peers. A publisher's subscribers are closed too (reason "publisher-left", or
- * "media-failed" when reason is "failed"). Idempotent. */
+ * and sfu->peers. The subscribers of a room's publisher are closed too (reason
+ * "publisher-left", or "media-failed" when reason is "failed"), at once, or after a wait for a
+ * new publisher (room_publisher_gone): p->hold_ms when set, ROOM_HOLD_REMOTE_CLOSED_MS when
+ * the browser closed the connection ("remote-closed"). Idempotent. */
 void peer_close(peer_t *p, const char *reason);
 
 /* Sends one datagram (already protected) on the peer's ICE transport. Returns 0 or -1. */

@@ -98,7 +98,7 @@ char *peer_pub_offer(peer_t *p, const char *text, rpc_err_t *err, char *why, siz
     char **cands = NULL;
     sdp_neg_t neg;
     const char *w = NULL;
-    bool fresh = p->ice == NULL;
+    bool fresh = p->ice == NULL, changed = false;
     /* A new DTLS identity (fingerprint, or a setup that gives us the other role) is a new
      * RTCPeerConnection of the same publisher: it replaces the transport. The offer is checked
      * against the old transport first, so a refused one leaves the peer as it was. */
@@ -133,11 +133,12 @@ char *peer_pub_offer(peer_t *p, const char *text, rpc_err_t *err, char *why, siz
         goto fail;
     }
     if (p->pub && !router_neg_same(&p->pub->neg, &neg)) {
-        /* the media changed under the subscribers' offers: they must start over */
+        /* new SSRCs, payload types or codecs: the subscribers move to the new media when they
+         * can (room_rebind_subscribers, once the answer is made) */
         LOG_I("peer", "publisher media changed", "\"peer\":\"%s\"", p->id);
-        room_close_subscribers(p->room, "publisher-left");
         router_pub_free(p->pub);
         p->pub = NULL;
+        changed = true;
     }
     if (!p->pub) {
         p->pub = router_pub_new(&neg);
@@ -163,12 +164,17 @@ char *peer_pub_offer(peer_t *p, const char *text, rpc_err_t *err, char *why, siz
         *err = RPC_E_INVALID_PARAMS;
         goto fail;
     }
+    if (changed && p->room->publisher == p) {
+        room_rebind_subscribers(p->room);
+    }
     g_strfreev(cands);
     sdp_free(offer);
     return out;
 fail:
     if (replace) {
         peer_close(p, "failed"); /* its old transport is gone already */
+    } else if (changed && p->room->publisher == p) {
+        room_rebind_subscribers(p->room); /* they must not point into the media it replaced */
     }
     g_strfreev(cands);
     sdp_free(offer);
@@ -189,24 +195,19 @@ static ssize_t build_sub_offer(peer_t *p, const pub_media_t *pm, const char *roo
                                char *out, const char **w)
 {
     sdp_sub_track_t tracks[SDP_MAX_MEDIA];
-    size_t n = 0;
     sub_media_t *sm = p->sub;
-    sm->n = 0;
-    for (int i = 0; i < pm->neg.n_media; i++) {
-        const sdp_neg_media_t *nm = &pm->neg.media[i];
-        if (!nm->accepted) {
-            continue;
-        }
-        tracks[n] = (sdp_sub_track_t){
-            .ssrc = pm->t[i].out_ssrc,
-            .rtx_ssrc = 0, /* retransmissions reuse the media SSRC */
+    router_sub_from_pub(sm, pm);
+    size_t n = sm->n;
+    for (size_t j = 0; j < n; j++) {
+        const sdp_neg_media_t *nm = &pm->neg.media[sm->t[j].pub];
+        tracks[j] = (sdp_sub_track_t){
+            .ssrc = sm->t[j].ssrc, /* what it negotiated first, across publisher swaps */
+            .rtx_ssrc = 0,         /* retransmissions reuse the media SSRC */
             .cname = nm->cname[0] ? nm->cname : "onair",
             .msid_stream = nm->msid_stream[0] ? nm->msid_stream : room_id,
             .msid_track = nm->msid_track[0] ? nm->msid_track : nm->mid,
         };
-        sm->map[n++] = (uint8_t)i;
     }
-    sm->n = (uint8_t)n;
     sdp_local_t l;
     local_init(p, &l, SDP_SETUP_ACTPASS, cands);
     return sdp_build_sub_offer(out, SDP_MAX_LEN, &pm->neg, &l, tracks, n, w);
@@ -279,9 +280,8 @@ int peer_sub_answer(peer_t *p, const char *text, rpc_err_t *err, char *why, size
     }
     sub_media_t *sm = p->sub;
     for (int j = 0; j < res.n_media && j < sm->n; j++) {
-        int i = sm->map[j];
-        sm->want[i] = res.media[j].accepted;
-        sm->fb[i] = res.media[j].fb;
+        sm->t[j].want = res.media[j].accepted;
+        sm->t[j].fb = res.media[j].fb;
     }
     /* their setup:active makes us the DTLS server; setup:passive makes us the client */
     bool client = rem.setup == SDP_SETUP_PASSIVE;

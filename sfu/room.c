@@ -3,6 +3,8 @@
 #include "../common/log.h"
 #include "forward.h"
 #include "peer.h"
+#include "router.h"
+#include "rtcp_fb.h"
 
 room_t *room_open(sfu_t *s, const char *id, bool *created)
 {
@@ -30,9 +32,82 @@ void room_close_subscribers(room_t *r, const char *reason)
     }
 }
 
+static void hold_stop(room_t *r)
+{
+    if (r->hold_timer) {
+        g_source_remove(r->hold_timer);
+        r->hold_timer = 0;
+    }
+}
+
+static gboolean on_hold_over(gpointer ud)
+{
+    room_t *r = ud;
+    r->hold_timer = 0;
+    LOG_I("room", "no new publisher: subscribers closed",
+          "\"room\":\"%s\",\"subscribers\":%u,\"reason\":\"%s\"", r->id, r->n_subs, r->hold_reason);
+    room_close_subscribers(r, r->hold_reason);
+    return G_SOURCE_REMOVE;
+}
+
+void room_publisher_gone(room_t *r, const char *reason, long hold_ms)
+{
+    hold_stop(r);
+    if (hold_ms <= 0 || list_empty(&r->subs)) {
+        room_close_subscribers(r, reason);
+        return;
+    }
+    LOG_I("room", "publisher gone: subscribers wait for a new one",
+          "\"room\":\"%s\",\"subscribers\":%u,\"hold_ms\":%ld", r->id, r->n_subs, hold_ms);
+    r->hold_reason = reason;
+    r->hold_timer = g_timeout_add((guint)hold_ms, on_hold_over, r);
+}
+
+void room_set_publisher(room_t *r, peer_t *p)
+{
+    peer_t *old = r->publisher;
+    r->publisher = p;
+    if (old && old != p) {
+        LOG_I("room", "publisher replaced", "\"room\":\"%s\",\"old\":\"%s\",\"new\":\"%s\"", r->id,
+              old->id, p->id);
+        peer_close(old, "replaced"); /* not the room's publisher any more: subscribers stay */
+    }
+    room_rebind_subscribers(r);
+}
+
+void room_rebind_subscribers(room_t *r)
+{
+    peer_t *pub = r->publisher;
+    hold_stop(r);
+    if (!pub || !pub->pub) {
+        return;
+    }
+    unsigned kept = 0, closed = 0;
+    list_t *it, *tmp;
+    list_foreach_safe(it, tmp, &r->subs)
+    {
+        peer_t *s = list_entry(it, peer_t, room_link);
+        if (s->sub && s->sub->n > 0 && router_sub_rebind(s->sub, pub->pub)) {
+            kept++;
+        } else {
+            peer_close(s, "publisher-left"); /* it negotiated codecs the publisher does not send */
+            closed++;
+        }
+    }
+    if (kept || closed) {
+        LOG_I("room", "subscribers moved to the publisher's new media",
+              "\"room\":\"%s\",\"publisher\":\"%s\",\"kept\":%u,\"closed\":%u", r->id, pub->id,
+              kept, closed);
+    }
+    if (kept) {
+        rtcp_fb_keyframe(pub, NULL); /* now if it is connected, else when it connects */
+    }
+}
+
 void room_close(room_t *r, const char *reason)
 {
     LOG_I("room", "closing", "\"room\":\"%s\",\"reason\":\"%s\"", r->id, reason);
+    hold_stop(r);
     room_close_subscribers(r, reason);
     if (r->publisher) {
         peer_close(r->publisher, reason);
@@ -42,6 +117,7 @@ void room_close(room_t *r, const char *reason)
 
 void room_free(room_t *r)
 {
+    hold_stop(r);
     forward_room_free(r);
     g_free(r->id);
     g_free(r);

@@ -11,6 +11,7 @@
 #include "rtcp_fb.h"
 #include <glib.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <string.h>
 
 static uint32_t random_ssrc(void)
@@ -153,6 +154,36 @@ static bool is_keyframe(const peer_t *p, int idx, const uint8_t *payload, size_t
     return false;
 }
 
+/* Copies the plain RTP packet pkt[0..len) with sub's numbering of section st (SSRC, payload
+ * type, oseq, ots), protects it with sub's keys and sends it. Returns 0, or -1 (counted as
+ * dropped). */
+static int send_rtp(peer_t *sub, const sub_track_t *st, const uint8_t *pkt, size_t len,
+                    uint16_t oseq, uint32_t ots)
+{
+    static uint8_t buf[ROUTER_PKT_MAX + SRTPX_SPARE];
+    int n = (int)len;
+    if (len > ROUTER_PKT_MAX || !srtpx_ready(&sub->srtp)) {
+        sub->c.dropped++;
+        return -1;
+    }
+    if (sfu_test_drop(sub->sfu->cfg.test_loss_out)) {
+        return 0;
+    }
+    memcpy(buf, pkt, len);
+    rtp_set_ssrc(buf, st->ssrc);
+    rtp_set_pt(buf, st->pt);
+    rtp_set_seq(buf, oseq);
+    rtp_set_ts(buf, ots);
+    if (srtpx_protect(&sub->srtp, buf, &n) != 0 || peer_send(sub, buf, (size_t)n) != 0) {
+        sub->c.dropped++;
+        return -1;
+    }
+    sub->c.packets_out++;
+    sub->c.bytes_out += (uint64_t)n;
+    sub->sfu->bytes_out += (uint64_t)n;
+    return 0;
+}
+
 void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len)
 {
     pub_media_t *m = p->pub;
@@ -202,30 +233,107 @@ void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len)
     list_foreach(it, &p->room->subs)
     {
         peer_t *s = list_entry(it, peer_t, room_link);
-        if (s->state == PEER_CONNECTED && s->sub && s->sub->want[idx]) {
-            router_send_rtp(s, pkt, len);
+        int j = s->sub ? s->sub->by_pub[idx] : -1;
+        if (s->state != PEER_CONNECTED || j < 0 || !s->sub->t[j].want) {
+            continue;
+        }
+        sub_track_t *st = &s->sub->t[j];
+        uint16_t oseq;
+        uint32_t ots;
+        if (rtp_rw_map(&st->rw, h.seq, h.ts, st->clock, now_us, &oseq, &ots)) {
+            send_rtp(s, st, pkt, len, oseq, ots);
         }
     }
 }
 
-int router_send_rtp(peer_t *sub, const uint8_t *pkt, size_t len)
+int router_resend(peer_t *sub, const sub_track_t *st, const uint8_t *pkt, size_t len)
 {
-    static uint8_t buf[ROUTER_PKT_MAX + SRTPX_SPARE];
-    int n = (int)len;
-    if (len > ROUTER_PKT_MAX || !srtpx_ready(&sub->srtp)) {
-        sub->c.dropped++;
+    uint16_t oseq;
+    uint32_t ots;
+    if (len < 12 || !rtp_rw_remap(&st->rw, rtp_rd16(pkt + 2), rtp_rd32(pkt + 4), &oseq, &ots)) {
         return -1;
     }
-    if (sfu_test_drop(sub->sfu->cfg.test_loss_out)) {
-        return 0;
+    return send_rtp(sub, st, pkt, len, oseq, ots);
+}
+
+/* ---- subscriber sections ----------------------------------------------------------------- */
+
+void router_sub_from_pub(sub_media_t *sm, const pub_media_t *pm)
+{
+    bool again = sm->n > 0;
+    uint8_t n = 0;
+    for (int i = 0; i < SDP_MAX_MEDIA; i++) {
+        sm->by_pub[i] = -1;
     }
-    memcpy(buf, pkt, len);
-    if (srtpx_protect(&sub->srtp, buf, &n) != 0 || peer_send(sub, buf, (size_t)n) != 0) {
-        sub->c.dropped++;
-        return -1;
+    for (int i = 0; i < pm->neg.n_media && n < SDP_MAX_MEDIA; i++) {
+        const sdp_neg_media_t *nm = &pm->neg.media[i];
+        if (!nm->accepted) {
+            continue;
+        }
+        sub_track_t *st = &sm->t[n];
+        if (!again || n >= sm->n) {
+            memset(st, 0, sizeof *st);
+            st->ssrc = pm->t[i].out_ssrc;
+            rtp_rw_init(&st->rw);
+        }
+        st->pub = (int8_t)i;
+        st->kind = nm->kind;
+        st->pt = nm->codec.pt;
+        st->clock = nm->codec.clock;
+        snprintf(st->codec, sizeof st->codec, "%s", nm->codec.name);
+        snprintf(st->mid, sizeof st->mid, "%s", nm->mid);
+        memcpy(st->ext_id, nm->ext_id, sizeof st->ext_id);
+        sm->by_pub[i] = (int8_t)n;
+        n++;
     }
-    sub->c.packets_out++;
-    sub->c.bytes_out += (uint64_t)n;
-    sub->sfu->bytes_out += (uint64_t)n;
-    return 0;
+    sm->n = n;
+}
+
+static bool compatible(const sub_track_t *st, const sdp_neg_media_t *nm)
+{
+    return nm->accepted && nm->kind == st->kind && nm->codec.clock == st->clock &&
+           g_ascii_strcasecmp(nm->codec.name, st->codec) == 0 && strcmp(nm->mid, st->mid) == 0 &&
+           memcmp(nm->ext_id, st->ext_id, sizeof st->ext_id) == 0;
+}
+
+bool router_sub_rebind(sub_media_t *sm, const pub_media_t *pm)
+{
+    int8_t match[SDP_MAX_MEDIA];
+    bool used[SDP_MAX_MEDIA] = { false };
+    for (int j = 0; j < sm->n; j++) {
+        const sub_track_t *st = &sm->t[j];
+        match[j] = -1;
+        for (int i = 0; i < pm->neg.n_media; i++) {
+            if (!used[i] && compatible(st, &pm->neg.media[i])) {
+                match[j] = (int8_t)i;
+                used[i] = true;
+                break;
+            }
+        }
+        if (match[j] < 0 && (st->want || !sm->answered)) {
+            return false;
+        }
+    }
+    for (int i = 0; i < SDP_MAX_MEDIA; i++) {
+        sm->by_pub[i] = -1;
+    }
+    for (int j = 0; j < sm->n; j++) {
+        sub_track_t *st = &sm->t[j];
+        st->pub = match[j];
+        if (match[j] >= 0) {
+            sm->by_pub[match[j]] = (int8_t)j; /* its payload type and SSRC stay as negotiated */
+        }
+        rtp_rw_switch(&st->rw);
+    }
+    return true;
+}
+
+int router_sub_by_ssrc(const sub_media_t *sm, uint32_t ssrc)
+{
+    for (int j = 0; j < sm->n; j++) {
+        if (sm->t[j].ssrc == ssrc && ssrc != 0) {
+            return j;
+        }
+    }
+    return -1;
 }

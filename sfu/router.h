@@ -1,14 +1,17 @@
 /* sfu/router.h: the media plane. A publisher's negotiated m= sections become tracks; its RTP
  * is unprotected once (peer.c), checked, tracked for loss, cached, and then protected and sent
- * to every connected subscriber that accepted the track. Subscribers keep the publisher's SSRCs
- * and payload types (their offer is built with them), so forwarding rewrites nothing but the
- * SSRC of a track whose publisher declared none. No allocation or logging per packet. */
+ * to every connected subscriber that accepted the track. A subscriber's offer is built with the
+ * publisher's SSRCs and payload types; each subscriber track keeps what it negotiated, and its
+ * packets are rewritten to that (SSRC, payload type) with sequence numbers and timestamps
+ * continued across publisher swaps (rewrite.h): a compatible new publisher of the room feeds
+ * the same subscribers. No allocation or logging per packet. */
 #ifndef SFU_ROUTER_H
 #define SFU_ROUTER_H
 #include "../proto/sdp.h"
 #include "nack.h"
 #include "pktcache.h"
 #include "pli.h"
+#include "rewrite.h"
 #include "rxstats.h"
 #include "sfu.h"
 #include <stdbool.h>
@@ -44,15 +47,29 @@ struct pub_media {
     int first; /* index of the first accepted m= section (candidate events name it) */
 };
 
+/* One m= section of a subscriber: what it negotiated (kept across publisher swaps) and the
+ * numbering of its outgoing stream. */
+typedef struct sub_track {
+    int8_t pub;    /* index of the current publisher's track it gets, -1: none */
+    bool want;     /* accepted in its answer */
+    uint32_t fb;   /* feedback it accepted */
+    uint32_t lost; /* loss its reports state */
+    sdp_kind_t kind;
+    uint8_t pt; /* negotiated payload type */
+    uint32_t clock;
+    uint32_t ssrc; /* negotiated SSRC */
+    char codec[SDP_CODEC_MAX];
+    char mid[SDP_MID_MAX];
+    uint8_t ext_id[SDP_EXT_COUNT];
+    rtp_rw_t rw;
+} sub_track_t;
+
 struct sub_media {
     uint8_t n;                    /* m= sections of the offer */
-    uint8_t map[SDP_MAX_MEDIA];   /* offer section -> publisher track index */
-    bool want[SDP_MAX_MEDIA];     /* by publisher track index: accepted by the subscriber */
-    uint32_t fb[SDP_MAX_MEDIA];   /* by publisher track index: feedback it accepted */
-    uint32_t lost[SDP_MAX_MEDIA]; /* by publisher track index: loss its reports state */
+    sub_track_t t[SDP_MAX_MEDIA]; /* by offer section */
+    int8_t by_pub[SDP_MAX_MEDIA]; /* publisher track index -> offer section, -1 */
     bool answered;
 };
-
 /* Sets up tracks from a publisher's negotiation. Returns the new state (router_pub_free). */
 pub_media_t *router_pub_new(const sdp_neg_t *neg);
 void router_pub_free(pub_media_t *m);
@@ -60,15 +77,26 @@ void router_pub_free(pub_media_t *m);
  * the same codecs, payload types and declared SSRCs. */
 bool router_neg_same(const sdp_neg_t *a, const sdp_neg_t *b);
 
+/* Subscriber sections from the publisher's media: the first offer takes each accepted track
+ * as it is (SSRC, payload type, codec); a later offer (ICE restart) keeps the SSRCs and the
+ * numbering and takes the publisher's payload types. */
+void router_sub_from_pub(sub_media_t *sm, const pub_media_t *pm);
+/* Points the subscriber's sections at the tracks of a new publisher's media: each section it
+ * accepted (or every section before its answer) needs a track of the same kind, codec name,
+ * clock rate, mid and header extension ids. Returns true and switches the numbering to the new
+ * source, or false (nothing changed) when the media is not compatible. */
+bool router_sub_rebind(sub_media_t *sm, const pub_media_t *pm);
+/* The subscriber section with this (negotiated) SSRC, or -1. */
+int router_sub_by_ssrc(const sub_media_t *sm, uint32_t ssrc);
+/* Resends cached packet pkt[0..len) (the publisher's numbering) to sub's section st, with its
+ * numbering; nothing when it is not of the current source. Returns 0 or -1. */
+int router_resend(peer_t *sub, const sub_track_t *st, const uint8_t *pkt, size_t len);
+
 /* The publisher's track with this incoming or outgoing SSRC (ssrc, rtx_ssrc or out_ssrc), or
  * -1. */
 int router_track_by_ssrc(const pub_media_t *m, uint32_t ssrc);
 
 /* One unprotected RTP packet from publisher p (pkt has ROUTER_PKT_MAX bytes of room). */
 void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len);
-
-/* Protects a copy of the plain RTP packet pkt[0..len) with sub's keys and sends it. Returns 0,
- * or -1 (counted as dropped). */
-int router_send_rtp(peer_t *sub, const uint8_t *pkt, size_t len);
 
 #endif

@@ -129,31 +129,48 @@ static void send_rr(peer_t *pub, uint64_t now_us)
     rtcp_fb_send(pub, out, off);
 }
 
-/* A publisher's SR, re-issued to each subscriber of the track (RTP/NTP mapping for lip sync). */
+/* An SR (+ SDES CNAME) for ssrc into b. Returns its length, 0 on failure. */
+static size_t build_sr(uint8_t *b, size_t cap, const rtcp_sr_t *in, uint32_t ssrc, uint32_t rtp_ts,
+                       const char *cname)
+{
+    rtcp_sr_t sr = *in;
+    sr.ssrc = ssrc;
+    sr.rtp_ts = rtp_ts;
+    sr.n_reports = 0;
+    ssize_t n = rtcp_sr_build(b, cap, &sr);
+    if (n <= 0) {
+        return 0;
+    }
+    size_t len = (size_t)n;
+    if (*cname) {
+        n = rtcp_sdes_build(b + len, cap - len, ssrc, cname, strlen(cname));
+        len += n > 0 ? (size_t)n : 0;
+    }
+    return len;
+}
+
+/* A publisher's SR, re-issued to each subscriber of the track (RTP/NTP mapping for lip sync)
+ * with that subscriber's SSRC and timestamp numbering. */
 static void forward_sr(peer_t *pub, const rtcp_sr_t *in, int idx)
 {
     pub_track_t *t = &pub->pub->t[idx];
-    rtcp_sr_t sr = *in;
-    sr.ssrc = t->out_ssrc;
-    sr.n_reports = 0;
-    uint8_t tmpl[RTCP_BUF];
-    ssize_t n = rtcp_sr_build(tmpl, sizeof tmpl, &sr);
-    if (n <= 0) {
-        return;
-    }
-    size_t len = (size_t)n;
     const char *cname = pub->pub->neg.media[idx].cname;
-    if (*cname) {
-        n = rtcp_sdes_build(tmpl + len, sizeof tmpl - len, t->out_ssrc, cname, strlen(cname));
-        len += n > 0 ? (size_t)n : 0;
+    size_t len = build_sr(out, RTCP_BUF, in, t->out_ssrc, in->rtp_ts, cname);
+    if (len > 0) {
+        forward_rtcp_sr(pub->room, idx, out, len); /* lip sync for the recorder */
     }
-    forward_rtcp_sr(pub->room, idx, tmpl, len); /* lip sync for the recorder */
     list_t *it;
     list_foreach(it, &pub->room->subs)
     {
         peer_t *s = list_entry(it, peer_t, room_link);
-        if (s->state == PEER_CONNECTED && s->sub && s->sub->want[idx]) {
-            memcpy(out, tmpl, len);
+        int j = s->sub ? s->sub->by_pub[idx] : -1;
+        uint32_t ts;
+        if (s->state != PEER_CONNECTED || j < 0 || !s->sub->t[j].want ||
+            !rtp_rw_ts(&s->sub->t[j].rw, in->rtp_ts, &ts)) {
+            continue;
+        }
+        len = build_sr(out, RTCP_BUF, in, s->sub->t[j].ssrc, ts, cname);
+        if (len > 0) {
             rtcp_fb_send(s, out, len);
         }
     }
@@ -188,8 +205,9 @@ void rtcp_fb_on_pub_rtcp(peer_t *pub, uint8_t *pkt, size_t len)
 
 static void on_sub_nack(peer_t *sub, peer_t *pub, const rtcp_nack_t *nk)
 {
-    int idx = router_track_by_ssrc(pub->pub, nk->media_ssrc);
-    if (idx < 0 || !sub->sub->want[idx] || !pub->pub->t[idx].cache) {
+    int j = router_sub_by_ssrc(sub->sub, nk->media_ssrc);
+    const sub_track_t *st = j >= 0 ? &sub->sub->t[j] : NULL;
+    if (!st || !st->want || st->pub < 0 || !pub->pub->t[st->pub].cache) {
         return;
     }
     uint16_t seqs[RTCP_MAX_FCI * 17];
@@ -197,25 +215,29 @@ static void on_sub_nack(peer_t *sub, peer_t *pub, const rtcp_nack_t *nk)
     uint64_t now = clock_mono_ms();
     sub->c.nacks_in += n;
     for (size_t i = 0; i < n; i++) {
+        /* the subscriber names its own numbering; the cache holds the publisher's */
+        uint16_t seq;
         const uint8_t *cached;
-        size_t clen = pktcache_get(pub->pub->t[idx].cache, seqs[i], now, CACHE_AGE_MS, &cached);
-        if (clen > 0) {
-            router_send_rtp(sub, cached, clen);
+        size_t clen;
+        if (rtp_rw_unmap_seq(&st->rw, seqs[i], &seq) &&
+            (clen = pktcache_get(pub->pub->t[st->pub].cache, seq, now, CACHE_AGE_MS, &cached)) >
+                0) {
+            router_resend(sub, st, cached, clen);
         }
     }
 }
 
-static void on_sub_rr(peer_t *sub, peer_t *pub, const rtcp_report_t *rb, size_t n)
+static void on_sub_rr(peer_t *sub, const rtcp_report_t *rb, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int idx = router_track_by_ssrc(pub->pub, rb[i].ssrc);
-        if (idx >= 0) {
-            sub->sub->lost[idx] = rb[i].cum_lost > 0 ? (uint32_t)rb[i].cum_lost : 0;
+        int j = router_sub_by_ssrc(sub->sub, rb[i].ssrc);
+        if (j >= 0) {
+            sub->sub->t[j].lost = rb[i].cum_lost > 0 ? (uint32_t)rb[i].cum_lost : 0;
         }
     }
     uint64_t total = 0;
-    for (int i = 0; i < SDP_MAX_MEDIA; i++) {
-        total += sub->sub->lost[i];
+    for (int j = 0; j < sub->sub->n; j++) {
+        total += sub->sub->t[j].lost;
     }
     sub->c.packets_lost = total;
 }
@@ -234,12 +256,12 @@ void rtcp_fb_on_sub_rtcp(peer_t *sub, uint8_t *pkt, size_t len)
         if (p.pt == RTCP_RR) {
             rtcp_rr_t rr;
             if (rtcp_rr_parse(&p, &rr) == 0) {
-                on_sub_rr(sub, pub, rr.reports, rr.n_reports);
+                on_sub_rr(sub, rr.reports, rr.n_reports);
             }
         } else if (p.pt == RTCP_SR) {
             rtcp_sr_t sr;
             if (rtcp_sr_parse(&p, &sr) == 0) {
-                on_sub_rr(sub, pub, sr.reports, sr.n_reports);
+                on_sub_rr(sub, sr.reports, sr.n_reports);
             }
         } else if (p.pt == RTCP_PSFB && (p.fmt == RTCP_FMT_PLI || p.fmt == RTCP_FMT_FIR)) {
             sub->c.plis_in++;
