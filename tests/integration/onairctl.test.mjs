@@ -640,8 +640,15 @@ describe('onairctl: recordings', { timeout: 120000 }, () => {
     assert.equal(again.stdout, 'room show is not recording: nothing to stop\n');
     assert.deepEqual(await ctlJson(['recording', 'stop', 'show'], { url }),
       { ok: true, roomId: 'show', stopped: false, recording: null });
-    // the owner's stop-recording agrees
+    // the owner's stop-recording agrees, and still stops a running one itself
     assert.deepEqual(await ack(admin, 'stop-recording', { roomId: 'show' }), { ok: true, recording: null });
+    const second = await ack(admin, 'start-recording', { roomId: 'show' });
+    assert.equal(second.ok, true, JSON.stringify(second));
+    assert.notEqual(second.recording.id, id);
+    const exited2 = srv.waitLog((_l, x) => x && x.msg === 'recorder exited' && x.id === second.recording.id, 10000);
+    assert.deepEqual(await ack(admin, 'stop-recording', { roomId: 'show' }), { ok: true, recording: second.recording });
+    await exited2;
+    assert.equal((await ctlJson(['recordings'], { url })).recordings.filter((x) => x.live).length, 0);
   });
 
   test('unknown rooms, refused tokens, no file download, path traversal refused', async () => {
