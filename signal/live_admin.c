@@ -14,7 +14,6 @@
 #include "../common/log.h"
 #include "../common/xalloc.h"
 #include "live.h"
-#include "live_rec.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -505,44 +504,10 @@ static void on_nodes(store_t *st, const store_res_t *res, void *ud)
 
 /* ---- recordings ------------------------------------------------------------------------------ */
 
+/* The answer of live_admin_rec.c (list or stop). */
 static void on_recordings(int status, json_t *body, void *ud)
 {
     respond(ud, status, body);
-}
-
-static void on_rec_stopped(live_t *app, app_err_t err, const char *msg, const char *recording,
-                           void *ud)
-{
-    admin_req_t *q = ud;
-    if (err) {
-        int status = err == APP_ECONFLICT      ? 409
-                     : err == APP_ENOT_FOUND   ? 404
-                     : err == APP_EUNAVAILABLE ? 503
-                                               : 500;
-        respond(q, status, json_pack("{s:s}", "error", msg ? msg : "internal error"));
-        return;
-    }
-    if (recording) {
-        LOG_I("admin", "recording stopped", "\"room\":\"%s\",\"by\":\"%s\"", log_esc(q->room),
-              log_esc(q->who.sub));
-    }
-    respond(q, 200,
-            json_pack("{s:b, s:s, s:b, s:o}", "ok", 1, "roomId", q->room, "stopped",
-                      recording != NULL, "recording", jraw(recording)));
-}
-
-/* Recording stop, step 1: the room (404 for an unknown one), then live_rec. */
-static void on_rec_stop_room(store_t *st, const store_res_t *res, void *ud)
-{
-    admin_req_t *q = ud;
-    if (shutting_down(q)) {
-        return;
-    }
-    if (res->err) {
-        respond_store_err(q, res);
-        return;
-    }
-    live_rec_stop_admin(q->app, res->room, on_rec_stopped, q);
 }
 
 /* ---- the handler ----------------------------------------------------------------------------- */
@@ -723,7 +688,7 @@ static int start(admin_req_t *q, http_res_t *res)
         live_admin_recordings(app, &q->who, on_recordings, q);
         break;
     case R_REC_STOP:
-        store_room_get(st, q->room, on_rec_stop_room, q);
+        live_admin_rec_stop(app, q->room, &q->who, on_recordings, q);
         break;
     case R_DRAIN: {
         sfu_t *s = sfu_pool_find(app->sfus, q->arg);

@@ -12,7 +12,7 @@ typedef struct live live_t;
  * open (HTTP_DEFERRED) and dropped quietly when their connection closes first. */
 void live_admin_routes(live_t *app);
 
-/* ---- live_admin_rec.c: GET /api/admin/recordings ---- */
+/* ---- live_admin_rec.c: GET /api/admin/recordings, POST rooms/ID/recording/stop ---- */
 typedef struct json_t json_t;
 typedef struct auth_identity auth_identity_t;
 
@@ -27,6 +27,13 @@ typedef void (*live_admin_rec_cb)(int status, json_t *body, void *ud);
  * runs) filters by its rooms claim. Asynchronous: store, uv_fs_scandir, uv_fs_lstat. */
 void live_admin_recordings(live_t *app, const auth_identity_t *who, live_admin_rec_cb done,
                            void *ud);
+
+/* Stops room's recording (a checked room id) as stop-recording does, without the owner check
+ * (live_rec_stop_admin). 200 {ok, roomId, stopped, recording: {id, startedAt, file} | null};
+ * 404 no such room; 409 still starting, or another node's recording (the message names it);
+ * 503 store down or shutting down. who: borrowed until done runs (for the log). */
+void live_admin_rec_stop(live_t *app, const char *room, const auth_identity_t *who,
+                         live_admin_rec_cb done, void *ud);
 
 /* A file name a recording can have: [A-Za-z0-9_.-], 1-255 bytes, not beginning with '.' or
  * '-', ending in .webm or .mkv (so never a path, "..", or a hidden file). */

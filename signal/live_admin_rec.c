@@ -1,4 +1,5 @@
-/* signal/live_admin_rec.c: GET /api/admin/recordings (docs/ONAIRCTL.md), see live_admin.h.
+/* signal/live_admin_rec.c: GET /api/admin/recordings and POST /api/admin/rooms/ID/recording/stop
+ * (docs/ONAIRCTL.md), see live_admin.h.
  *
  * Three asynchronous steps, none blocking the loop: the store's rooms (their room.recording is
  * what is being written now, on any node), uv_fs_scandir of the recordings directory (in
@@ -10,6 +11,7 @@
 #include "../common/xalloc.h"
 #include "live.h"
 #include "live_admin.h"
+#include "live_rec.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,4 +271,67 @@ void live_admin_recordings(live_t *app, const auth_identity_t *who, live_admin_r
     l->ud = ud;
     l->active = json_object();
     store_room_list(app->store, on_rooms, l);
+}
+
+/* ---- stop ------------------------------------------------------------------------------------ */
+
+typedef struct rec_stop {
+    live_t *app;
+    const auth_identity_t *who;
+    live_admin_rec_cb done;
+    void *ud;
+    char room[LIVE_ROOM_ID_MAX + 1];
+} rec_stop_t;
+
+static void on_stopped(live_t *app, app_err_t err, const char *msg, const char *recording, void *ud)
+{
+    rec_stop_t *x = ud;
+    if (err) {
+        int status = err == APP_ECONFLICT      ? 409
+                     : err == APP_ENOT_FOUND   ? 404
+                     : err == APP_EUNAVAILABLE ? 503
+                                               : 500;
+        x->done(status, json_pack("{s:s}", "error", msg ? msg : "internal error"), x->ud);
+        free(x);
+        return;
+    }
+    json_t *rec = recording ? json_loads(recording, 0, NULL) : NULL;
+    if (recording) {
+        LOG_I("admin", "recording stopped", "\"room\":\"%s\",\"recording\":%s,\"by\":\"%s\"",
+              x->room, rec ? recording : "null", log_esc(x->who->sub));
+    }
+    x->done(200,
+            json_pack("{s:b, s:s, s:b, s:o}", "ok", 1, "roomId", x->room, "stopped",
+                      recording != NULL, "recording", rec ? rec : json_null()),
+            x->ud);
+    free(x);
+}
+
+static void on_stop_room(store_t *st, const store_res_t *res, void *ud)
+{
+    rec_stop_t *x = ud;
+    if (res->err) {
+        bool gone = res->err == STORE_ENOTFOUND;
+        char msg[LIVE_ROOM_ID_MAX + 32];
+        snprintf(msg, sizeof msg, "no such room: %s", x->room);
+        x->done(
+            gone ? 404 : 503,
+            json_pack("{s:s}", "error", gone ? msg : "the state store is unavailable; try again"),
+            x->ud);
+        free(x);
+        return;
+    }
+    live_rec_stop_admin(x->app, res->room, on_stopped, x); /* answers at once when closing */
+}
+
+void live_admin_rec_stop(live_t *app, const char *room, const auth_identity_t *who,
+                         live_admin_rec_cb done, void *ud)
+{
+    rec_stop_t *x = xcalloc(1, sizeof(*x));
+    x->app = app;
+    x->who = who;
+    x->done = done;
+    x->ud = ud;
+    snprintf(x->room, sizeof x->room, "%s", room);
+    store_room_get(app->store, room, on_stop_room, x);
 }
