@@ -22,10 +22,15 @@ static const char *const error_messages[] = {
     "Bad request",       "Forbidden",          "Unsupported protocol version",
 };
 
-static void on_ping_timer(uv_timer_t *t);
-static void on_timeout_timer(uv_timer_t *t);
 static void on_idle(uv_idle_t *h);
-static void on_drain_timeout(uv_timer_t *t);
+
+/* (Re)starts the session's heartbeat deadline on list l (never once released). */
+static void hb_start(eio_session_t *s, tq_list_t *l)
+{
+    if (!s->reaping) {
+        tq_start(l, &s->hb);
+    }
+}
 
 /* ---- sessions -------------------------------------------------------------------------- */
 
@@ -61,10 +66,8 @@ eio_session_t *eio__session_new(eio_server_t *srv, int ver, int transport, const
         return NULL;
     }
     list_init(&s->dirty_link);
-    uv_timer_init(http_server_loop(srv->http), &s->ping_timer);
-    uv_timer_init(http_server_loop(srv->http), &s->timeout_timer);
-    uv_timer_init(http_server_loop(srv->http), &s->upgrade_timer);
-    s->ping_timer.data = s->timeout_timer.data = s->upgrade_timer.data = s;
+    tq_ent_init(&s->hb);
+    tq_ent_init(&s->up);
     strmap_put(&srv->sessions, s->sid, s);
     if (transport == EIO_T_POLLING) {
         srv->n_polling++;
@@ -72,12 +75,7 @@ eio_session_t *eio__session_new(eio_server_t *srv, int ver, int transport, const
         srv->n_ws++;
     }
     /* heartbeat from the handshake (engine.io socket.onOpen) */
-    if (ver == 3) {
-        uv_timer_start(&s->timeout_timer, on_timeout_timer,
-                       (uint64_t)srv->cfg.ping_interval + srv->cfg.ping_timeout, 0);
-    } else {
-        uv_timer_start(&s->ping_timer, on_ping_timer, srv->cfg.ping_interval, 0);
-    }
+    hb_start(s, ver == 3 ? &srv->l_v3 : &srv->l_ping);
     LOG_D("eio", "session open", "\"sid\":\"%s\",\"eio\":%d,\"transport\":\"%s\"", s->sid, ver,
           transport == EIO_T_POLLING ? "polling" : "websocket");
     return s;
@@ -103,38 +101,43 @@ void eio__drop_queue(eio_session_t *s)
     s->qbytes = 0;
 }
 
-static void on_session_timer_closed(uv_handle_t *h)
-{
-    eio_session_unref(h->data);
-}
-
 static void queue_close_packet(eio_session_t *s)
 {
     if (s->qlen == s->qcap) {
-        s->qcap = s->qcap ? s->qcap * 2 : 8;
+        s->qcap = s->qcap ? s->qcap * 2 : 2;
         s->q = xrealloc(s->q, s->qcap * sizeof(*s->q));
     }
     s->q[s->qlen++] = (eio_out_t){ shbuf_ref(s->srv->pkt_close), false };
 }
 
-/* Closes the timers (each holds a reference until its close callback) and drops the sid
- * table's reference. The session must have left the table. */
+/* Stops the deadlines and drops the sid table's reference; a reference stays until the next
+ * timer tick (l_reap), so the session outlives the call chain that closed it. The session
+ * must have left the table. */
 static void release(eio_session_t *s)
 {
-    eio_session_ref(s);
-    eio_session_ref(s);
-    eio_session_ref(s);
-    uv_close((uv_handle_t *)&s->ping_timer, on_session_timer_closed);
-    uv_close((uv_handle_t *)&s->timeout_timer, on_session_timer_closed);
-    uv_close((uv_handle_t *)&s->upgrade_timer, on_session_timer_closed);
+    tq_stop(&s->up);
+    if (s->reaping) {
+        return;
+    }
+    tq_stop(&s->hb);
+    if (!s->srv->tq.closed) {
+        s->reaping = true;
+        eio_session_ref(s);
+        tq_start(&s->srv->l_reap, &s->hb);
+    }
     eio_session_unref(s); /* the sessions table's reference */
+}
+
+static void on_reap(tq_ent_t *e)
+{
+    eio_session_unref(container_of(e, eio_session_t, hb));
 }
 
 void eio__drain_get(eio_session_t *s)
 {
     if (s->qlen) {
         /* the close packet goes with the next GET */
-        uv_timer_start(&s->timeout_timer, on_drain_timeout, s->srv->cfg.close_timeout, 0);
+        hb_start(s, &s->srv->l_drain);
         return;
     }
     /* polling.js onPollRequest with shouldClose: a noop carries the close packet */
@@ -157,9 +160,9 @@ void eio__drain_done(eio_session_t *s)
     release(s);
 }
 
-static void on_drain_timeout(uv_timer_t *t)
+static void on_drain_timeout(tq_ent_t *e)
 {
-    eio_session_t *s = t->data;
+    eio_session_t *s = container_of(e, eio_session_t, hb);
     LOG_D("eio", "closed session not polled in time", "\"sid\":\"%s\",\"dropped\":%zu", s->sid,
           s->qlen);
     eio__drain_done(s);
@@ -209,9 +212,8 @@ static void session_close(eio_session_t *s, const char *reason, bool drain)
     }
     if (linger) {
         /* polling.js close(): not writable, so the close packet waits for a GET */
-        uv_timer_stop(&s->ping_timer);
-        uv_timer_stop(&s->upgrade_timer);
-        uv_timer_start(&s->timeout_timer, on_drain_timeout, srv->cfg.close_timeout, 0);
+        tq_stop(&s->up);
+        hb_start(s, &srv->l_drain);
     } else {
         eio__drop_queue(s);
     }
@@ -278,23 +280,23 @@ eio_session_t *eio_session_find(eio_server_t *srv, const char *sid)
 
 /* ---- heartbeat ------------------------------------------------------------------------- */
 
-static void on_ping_timer(uv_timer_t *t)
+static void on_ping_timer(tq_ent_t *e)
 {
-    eio_session_t *s = t->data;
+    eio_session_t *s = container_of(e, eio_session_t, hb);
     s->pong_refreshed = false;
     s->waiting_pong = true;
     eio_send_shared(s, s->srv->pkt_ping, false);
-    uv_timer_start(&s->timeout_timer, on_timeout_timer, s->srv->cfg.ping_timeout, 0);
+    hb_start(s, &s->srv->l_pong);
 }
 
-static void on_timeout_timer(uv_timer_t *t)
+static void on_timeout_timer(tq_ent_t *e)
 {
-    eio_session_close(t->data, "ping timeout");
+    eio_session_close(container_of(e, eio_session_t, hb), "ping timeout");
 }
 
-static void on_upgrade_timer(uv_timer_t *t)
+static void on_upgrade_timer(tq_ent_t *e)
 {
-    eio_session_t *s = t->data;
+    eio_session_t *s = container_of(e, eio_session_t, up);
     /* the client did not complete the upgrade: drop the probe, keep polling */
     s->upgrading = false;
     if (s->probe) {
@@ -304,7 +306,7 @@ static void on_upgrade_timer(uv_timer_t *t)
 
 void eio__probe_started(eio_session_t *s)
 {
-    uv_timer_start(&s->upgrade_timer, on_upgrade_timer, s->srv->cfg.upgrade_timeout, 0);
+    tq_start(&s->srv->l_up, &s->up);
 }
 
 /* ---- sending --------------------------------------------------------------------------- */
@@ -328,7 +330,7 @@ int eio_send_shared(eio_session_t *s, shbuf_t *pkt, bool binary)
         return UV_ENOBUFS;
     }
     if (s->qlen == s->qcap) {
-        s->qcap = s->qcap ? s->qcap * 2 : 8;
+        s->qcap = s->qcap ? s->qcap * 2 : 2;
         s->q = xrealloc(s->q, s->qcap * sizeof(*s->q));
     }
     s->q[s->qlen++] = (eio_out_t){ shbuf_ref(pkt), binary };
@@ -386,7 +388,7 @@ static void on_idle(uv_idle_t *h)
 static void complete_upgrade(eio_session_t *s, eio_ws_t *w)
 {
     eio_server_t *srv = s->srv;
-    uv_timer_stop(&s->upgrade_timer);
+    tq_stop(&s->up);
     s->upgrading = false;
     s->probe = NULL;
     s->ws = w;
@@ -426,7 +428,7 @@ int eio__on_packet(eio_session_t *s, eio_ws_t *from, const eio_packet_t *p)
     if (s->ver == 4 && s->waiting_pong && !s->pong_refreshed && p->type != EIO_PONG) {
         /* engine.io 6.6: any packet while waiting for a pong extends the deadline once */
         s->pong_refreshed = true;
-        uv_timer_start(&s->timeout_timer, on_timeout_timer, srv->cfg.ping_timeout, 0);
+        hb_start(s, &srv->l_pong);
     }
     switch (p->type) {
     case EIO_PING:
@@ -434,8 +436,7 @@ int eio__on_packet(eio_session_t *s, eio_ws_t *from, const eio_packet_t *p)
             eio_session_close(s, "transport error"); /* invalid heartbeat direction */
             return -1;
         }
-        uv_timer_start(&s->timeout_timer, on_timeout_timer,
-                       (uint64_t)srv->cfg.ping_interval + srv->cfg.ping_timeout, 0);
+        hb_start(s, &srv->l_v3);
         eio_send_shared(s, srv->pkt_pong, false);
         return 0;
     case EIO_PONG:
@@ -444,8 +445,7 @@ int eio__on_packet(eio_session_t *s, eio_ws_t *from, const eio_packet_t *p)
             return -1;
         }
         s->waiting_pong = false;
-        uv_timer_stop(&s->timeout_timer);
-        uv_timer_start(&s->ping_timer, on_ping_timer, srv->cfg.ping_interval, 0);
+        hb_start(s, &srv->l_ping);
         return 0;
     case EIO_CLOSE:
         eio_session_close(s, "transport close");
@@ -617,7 +617,15 @@ eio_server_t *eio_server_new(http_server_t *http, const char *path, const eio_co
     srv->check.data = srv->idle.data = srv;
     uv_check_start(&srv->check, on_check);
     uv_unref((uv_handle_t *)&srv->check);
-    srv->handles = 2;
+    tq_init(&srv->tq, loop);
+    tq_list_init(&srv->tq, &srv->l_ping, srv->cfg.ping_interval, on_ping_timer);
+    tq_list_init(&srv->tq, &srv->l_pong, srv->cfg.ping_timeout, on_timeout_timer);
+    tq_list_init(&srv->tq, &srv->l_v3, (uint64_t)srv->cfg.ping_interval + srv->cfg.ping_timeout,
+                 on_timeout_timer);
+    tq_list_init(&srv->tq, &srv->l_drain, srv->cfg.close_timeout, on_drain_timeout);
+    tq_list_init(&srv->tq, &srv->l_up, srv->cfg.upgrade_timeout, on_upgrade_timer);
+    tq_list_init(&srv->tq, &srv->l_reap, 1, on_reap);
+    srv->handles = 3;
     srv->pkt_ping = shbuf_from("2", 1);
     srv->pkt_pong = shbuf_from("3", 1);
     srv->pkt_noop = shbuf_from("6", 1);
@@ -635,6 +643,16 @@ static void on_srv_handle_closed(uv_handle_t *h)
     srv->handles--;
 }
 
+static void on_tq_closed(uv_handle_t *h)
+{
+    eio_server_t *srv = container_of((uv_timer_t *)h, eio_server_t, tq.timer);
+    tq_ent_t *e;
+    while ((e = tq_pop(&srv->l_reap)) != NULL) {
+        on_reap(e);
+    }
+    srv->handles--;
+}
+
 void eio_server_close(eio_server_t *srv)
 {
     if (srv->closing) {
@@ -648,6 +666,7 @@ void eio_server_close(eio_server_t *srv)
     }
     uv_close((uv_handle_t *)&srv->check, on_srv_handle_closed);
     uv_close((uv_handle_t *)&srv->idle, on_srv_handle_closed);
+    tq_close(&srv->tq, on_tq_closed);
 }
 
 void eio_server_free(eio_server_t *srv)

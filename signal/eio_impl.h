@@ -7,6 +7,7 @@
 #include "../proto/eio.h"
 #include "../proto/ws.h"
 #include "eio.h"
+#include "eio_tq.h"
 #include "strmap.h"
 #include <uv.h>
 
@@ -36,6 +37,13 @@ struct eio_server {
     strmap_t sessions; /* sid -> eio_session_t (holds one reference each) */
     list_t dirty;      /* sessions with packets to flush (eio_session_t.dirty_link) */
     uv_check_t check;  /* flushes after the poll phase */
+    tq_t tq;           /* the sessions' deadlines (one timer for all) */
+    tq_list_t l_ping;  /* v4: next ping (ping_interval) */
+    tq_list_t l_pong;  /* v4: pong deadline (ping_timeout) */
+    tq_list_t l_v3;    /* v3: ping deadline (ping_interval + ping_timeout) */
+    tq_list_t l_drain; /* draining: the next GET's deadline (close_timeout) */
+    tq_list_t l_up;    /* probe deadline (upgrade_timeout) */
+    tq_list_t l_reap;  /* released sessions: their last reference goes on the next tick */
     uv_idle_t idle;    /* keeps poll from blocking while something is dirty */
     unsigned handles;
     bool closing;
@@ -54,7 +62,8 @@ struct eio_session {
     bool upgrading;      /* a probe WebSocket answered 3probe */
     bool pong_refreshed; /* v4: the ping timeout was extended once while waiting for pong */
     bool waiting_pong;
-    char remote[64];
+    bool reaping; /* released: hb is on l_reap, holding a reference */
+    char remote[46];
     http_conn_t *get;  /* the held long-poll GET, or NULL */
     http_conn_t *post; /* a POST whose body is still arriving (watched), or NULL */
     eio_ws_t *ws;      /* the WebSocket transport, or NULL */
@@ -62,9 +71,8 @@ struct eio_session {
     eio_out_t *q;      /* queued packets */
     size_t qlen, qcap, qbytes;
     list_t dirty_link;
-    uv_timer_t ping_timer;    /* v4: next ping */
-    uv_timer_t timeout_timer; /* v4: pong deadline; v3: ping deadline; draining: deadline */
-    uv_timer_t upgrade_timer; /* probe deadline */
+    tq_ent_t hb; /* on l_ping, l_pong, l_v3, l_drain, then l_reap */
+    tq_ent_t up; /* on l_up while probing */
     void *data;
 };
 

@@ -30,7 +30,7 @@ void eio__ws_close(eio_ws_t *w, uint16_t code)
         if (s->probe == w) {
             s->probe = NULL;
             s->upgrading = false;
-            uv_timer_stop(&s->upgrade_timer);
+            tq_stop(&s->up);
         }
         w->sess = NULL;
     }
@@ -51,7 +51,7 @@ static void on_conn_close(http_conn_t *c, void *ud)
         if (s->probe == w) {
             s->probe = NULL;
             s->upgrading = false;
-            uv_timer_stop(&s->upgrade_timer);
+            tq_stop(&s->up);
         } else if (s->ws == w) {
             s->ws = NULL;
             eio_session_close(s, "transport close");

@@ -22,6 +22,7 @@ typedef struct wreq {
 static void conn_close_now(http_conn_t *c);
 static void feed(http_conn_t *c, const char *data, size_t len);
 static void on_idle(uv_idle_t *h);
+static void parse_release(http_conn_t *c);
 static void make_req(http_conn_t *c, http_req_t *req);
 
 /* ---- parser callbacks ------------------------------------------------------------------ */
@@ -33,8 +34,8 @@ static http_conn_t *conn_of(llhttp_t *p)
 
 static int over_header_limit(http_conn_t *c, size_t more)
 {
-    if (c->url.len + c->hdrs.len + more > c->srv->lim.max_header_bytes) {
-        c->err_status = 431;
+    if (c->hp->url.len + c->hp->hdrs.len + more > c->srv->lim.max_header_bytes) {
+        c->hp->err_status = 431;
         return -1;
     }
     return 0;
@@ -43,14 +44,14 @@ static int over_header_limit(http_conn_t *c, size_t more)
 static int on_message_begin(llhttp_t *p)
 {
     http_conn_t *c = conn_of(p);
-    buf_reset(&c->url);
-    buf_reset(&c->hdrs);
-    buf_reset(&c->body);
-    c->nhdr = 0;
-    c->hdr_in_value = false;
-    c->err_status = 0;
+    buf_reset(&c->hp->url);
+    buf_reset(&c->hp->hdrs);
+    buf_reset(&c->hp->body);
+    c->hp->nhdr = 0;
+    c->hp->hdr_in_value = false;
+    c->hp->err_status = 0;
     /* the whole request must arrive within the idle timeout (slow clients) */
-    uv_timer_again(&c->timer);
+    uv_timer_again(&c->hp->timer);
     return 0;
 }
 
@@ -60,7 +61,7 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
     if (over_header_limit(c, len)) {
         return -1;
     }
-    return buf_append(&c->url, at, len) ? -1 : 0;
+    return buf_append(&c->hp->url, at, len) ? -1 : 0;
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
@@ -69,27 +70,27 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
     if (over_header_limit(c, len + 2)) {
         return -1;
     }
-    if (c->nhdr == 0 || c->hdr_in_value) {
-        if (c->nhdr == HTTP_MAX_HEADERS) {
-            c->err_status = 431;
+    if (c->hp->nhdr == 0 || c->hp->hdr_in_value) {
+        if (c->hp->nhdr == HTTP_MAX_HEADERS) {
+            c->hp->err_status = 431;
             return -1;
         }
-        c->hdr_off[c->nhdr * 2] = (uint32_t)c->hdrs.len;
-        c->hdr_off[c->nhdr * 2 + 1] = UINT32_MAX;
-        c->nhdr++;
-        c->hdr_in_value = false;
+        c->hp->hdr_off[c->hp->nhdr * 2] = (uint32_t)c->hp->hdrs.len;
+        c->hp->hdr_off[c->hp->nhdr * 2 + 1] = UINT32_MAX;
+        c->hp->nhdr++;
+        c->hp->hdr_in_value = false;
     }
-    return buf_append(&c->hdrs, at, len) ? -1 : 0;
+    return buf_append(&c->hp->hdrs, at, len) ? -1 : 0;
 }
 
 static int on_header_field_complete(llhttp_t *p)
 {
     http_conn_t *c = conn_of(p);
-    if (buf_append_byte(&c->hdrs, 0)) {
+    if (buf_append_byte(&c->hp->hdrs, 0)) {
         return -1;
     }
-    c->hdr_off[c->nhdr * 2 - 1] = (uint32_t)c->hdrs.len;
-    c->hdr_in_value = true;
+    c->hp->hdr_off[c->hp->nhdr * 2 - 1] = (uint32_t)c->hp->hdrs.len;
+    c->hp->hdr_in_value = true;
     return 0;
 }
 
@@ -99,32 +100,32 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
     if (over_header_limit(c, len + 1)) {
         return -1;
     }
-    return buf_append(&c->hdrs, at, len) ? -1 : 0;
+    return buf_append(&c->hp->hdrs, at, len) ? -1 : 0;
 }
 
 static int on_header_value_complete(llhttp_t *p)
 {
     http_conn_t *c = conn_of(p);
-    return buf_append_byte(&c->hdrs, 0) ? -1 : 0;
+    return buf_append_byte(&c->hp->hdrs, 0) ? -1 : 0;
 }
 
 static int on_headers_complete(llhttp_t *p)
 {
     http_conn_t *c = conn_of(p);
     if (c->srv->rl.rate > 0) {
-        http_req_t hr = { .hdr_base = (const char *)c->hdrs.data,
-                          .hdr_off = c->hdr_off,
-                          .nhdr = c->nhdr };
+        http_req_t hr = { .hdr_base = (const char *)c->hp->hdrs.data,
+                          .hdr_off = c->hp->hdr_off,
+                          .nhdr = c->hp->nhdr };
         if (!http__rl_allow(c->srv, c->remote, http_req_header(&hr, "x-forwarded-for"),
-                            &c->retry_after)) {
-            c->err_status = 429;
+                            &c->hp->retry_after)) {
+            c->hp->err_status = 429;
             return -1;
         }
     }
     /* the route decides the body cap; refuse an announced oversized body at once */
-    buf_append_byte(&c->url, 0);
-    c->url.len--;
-    char *q = memchr(c->url.data, '?', c->url.len);
+    buf_append_byte(&c->hp->url, 0);
+    c->hp->url.len--;
+    char *q = memchr(c->hp->url.data, '?', c->hp->url.len);
     char save = 0;
     if (q) {
         save = *q;
@@ -132,13 +133,13 @@ static int on_headers_complete(llhttp_t *p)
     }
     bool exists;
     const http_route_ent_t *r =
-        http__route_find(c->srv, llhttp_method_name(p->method), (char *)c->url.data, &exists);
+        http__route_find(c->srv, llhttp_method_name(p->method), (char *)c->hp->url.data, &exists);
     if (q) {
         *q = save;
     }
-    c->body_max = r && r->max_body ? r->max_body : c->srv->lim.max_body_bytes;
-    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->body_max) {
-        c->err_status = 413;
+    c->hp->body_max = r && r->max_body ? r->max_body : c->srv->lim.max_body_bytes;
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->hp->body_max) {
+        c->hp->err_status = 413;
         return -1;
     }
     if (r && r->head) {
@@ -149,7 +150,7 @@ static int on_headers_complete(llhttp_t *p)
         }
         int st = r->head(&req, r->ud);
         if (st != 0) {
-            c->err_status = st >= 400 && st <= 599 ? st : 400;
+            c->hp->err_status = st >= 400 && st <= 599 ? st : 400;
             return -1;
         }
     }
@@ -159,11 +160,11 @@ static int on_headers_complete(llhttp_t *p)
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     http_conn_t *c = conn_of(p);
-    if (c->body.len + len > c->body_max) {
-        c->err_status = 413;
+    if (c->hp->body.len + len > c->hp->body_max) {
+        c->hp->err_status = 413;
         return -1;
     }
-    return buf_append(&c->body, at, len) ? -1 : 0;
+    return buf_append(&c->hp->body, at, len) ? -1 : 0;
 }
 
 static int on_message_complete(llhttp_t *p)
@@ -279,12 +280,12 @@ static int send_response(http_conn_t *c, http_res_t *res, const http_part_t *par
         memcpy(all + 1, parts, nparts * sizeof(*parts));
     }
     all[nparts + 1] = (http_part_t){ res->body.data, res->body.len, NULL };
-    if (!res->no_compress && total >= 1024 && (c->acc_gzip || c->acc_deflate) && !c->head) {
-        if (http__compress(all + 1, nparts + 1, c->acc_gzip, &z) == 0) {
-            enc = c->acc_gzip ? "gzip" : "deflate";
+    if (!res->no_compress && total >= 1024 && (c->hp->acc_gzip || c->hp->acc_deflate) && !c->head) {
+        if (http__compress(all + 1, nparts + 1, c->hp->acc_gzip, &z) == 0) {
+            enc = c->hp->acc_gzip ? "gzip" : "deflate";
         }
     }
-    http__head(&head, res, enc ? z.len : total, enc, keep, res->cors ? c->cors_lines : "",
+    http__head(&head, res, enc ? z.len : total, enc, keep, res->cors ? c->hp->cors_lines : "",
                c->srv->default_headers);
     all[0] = (http_part_t){ head.data, head.len, NULL };
     size_t n = nparts + 2;
@@ -301,8 +302,8 @@ static int send_response(http_conn_t *c, http_res_t *res, const http_part_t *par
     if (rc == 0 && !keep) {
         http__conn_close_after_writes(c, true);
     }
-    if (rc == 0 && keep && !c->closing) {
-        uv_timer_again(&c->timer); /* idle keep-alive from now */
+    if (rc == 0 && keep && !c->closing && c->hp) {
+        uv_timer_again(&c->hp->timer); /* idle keep-alive from now */
     }
     return rc;
 }
@@ -318,7 +319,7 @@ static void error_response(http_conn_t *c, int status)
     http_res_send(&res, status, "text/plain", msg, strlen(msg));
     if (status == 429) {
         char ra[16];
-        snprintf(ra, sizeof ra, "%u", c->retry_after);
+        snprintf(ra, sizeof ra, "%u", c->hp->retry_after);
         http_res_header(&res, "Retry-After", ra);
     }
     c->keep_alive = false;
@@ -330,31 +331,31 @@ static void error_response(http_conn_t *c, int status)
 static void make_req(http_conn_t *c, http_req_t *req)
 {
     memset(req, 0, sizeof(*req));
-    buf_append_byte(&c->url, 0);
-    c->url.len--;
-    buf_append_byte(&c->body, 0);
-    c->body.len--;
-    char *url = (char *)c->url.data;
+    buf_append_byte(&c->hp->url, 0);
+    c->hp->url.len--;
+    buf_append_byte(&c->hp->body, 0);
+    c->hp->body.len--;
+    char *url = (char *)c->hp->url.data;
     char *q = strchr(url, '?');
     if (q) {
         *q = 0;
     }
-    req->method = llhttp_method_name(c->parser.method);
+    req->method = llhttp_method_name(c->hp->parser.method);
     req->path = url;
     req->query = q ? q + 1 : "";
-    req->body = c->body.data ? c->body.data : (const uint8_t *)"";
-    req->body_len = c->body.len;
+    req->body = c->hp->body.data ? c->hp->body.data : (const uint8_t *)"";
+    req->body_len = c->hp->body.len;
     req->remote_addr = c->remote;
     req->conn = c;
-    req->upgrade = llhttp_get_upgrade(&c->parser) != 0;
-    req->hdr_base = (const char *)c->hdrs.data;
-    req->hdr_off = c->hdr_off;
-    req->nhdr = c->nhdr;
-    c->keep_alive = llhttp_should_keep_alive(&c->parser) != 0;
+    req->upgrade = llhttp_get_upgrade(&c->hp->parser) != 0;
+    req->hdr_base = (const char *)c->hp->hdrs.data;
+    req->hdr_off = c->hp->hdr_off;
+    req->nhdr = c->hp->nhdr;
+    c->keep_alive = llhttp_should_keep_alive(&c->hp->parser) != 0;
     c->head = strcmp(req->method, "HEAD") == 0;
-    c->acc_gzip = http_req_accepts(req, "gzip");
-    c->acc_deflate = !c->acc_gzip && http_req_accepts(req, "deflate");
-    http__cors_lines(c->srv, req, c->cors_lines, sizeof c->cors_lines);
+    c->hp->acc_gzip = http_req_accepts(req, "gzip");
+    c->hp->acc_deflate = !c->hp->acc_gzip && http_req_accepts(req, "deflate");
+    http__cors_lines(c->srv, req, c->hp->cors_lines, sizeof c->hp->cors_lines);
 }
 
 /* Runs the handler of the parsed request. */
@@ -378,7 +379,7 @@ static void dispatch(http_conn_t *c)
     if (rc == HTTP_DEFERRED) {
         if (c->mode == CONN_HTTP && !c->closing) {
             c->busy = true;
-            uv_timer_stop(&c->timer);
+            uv_timer_stop(&c->hp->timer);
         }
     } else if (!c->closing) {
         send_response(c, &res, NULL, 0);
@@ -418,7 +419,7 @@ int http_conn_respond(http_conn_t *c, http_res_t *res, const http_part_t *parts,
     }
     c->busy = false;
     int rc = send_response(c, res, parts, nparts);
-    if (rc == 0 && c->pending.len && !c->closing) {
+    if (rc == 0 && c->hp && c->hp->pending.len && !c->closing) {
         /* parse what arrived meanwhile on the next iteration, not inside our caller */
         list_remove(&c->run_link);
         list_insert_tail(&c->srv->runq, &c->run_link);
@@ -443,8 +444,11 @@ static void on_idle(uv_idle_t *h)
     while (!list_empty(&q)) {
         http_conn_t *c = list_entry(q.next, http_conn_t, run_link);
         list_remove(&c->run_link);
-        buf_t in = c->pending;
-        buf_init(&c->pending, in.max);
+        if (!c->hp) {
+            continue;
+        }
+        buf_t in = c->hp->pending;
+        buf_init(&c->hp->pending, in.max);
         if (!c->closing) {
             feed(c, (const char *)in.data, in.len);
         }
@@ -459,20 +463,20 @@ static void feed(http_conn_t *c, const char *data, size_t len)
 {
     while (len > 0 && !c->closing && c->mode == CONN_HTTP) {
         if (c->busy) {
-            if (buf_append(&c->pending, data, len) != 0) {
+            if (buf_append(&c->hp->pending, data, len) != 0) {
                 LOG_W("http", "pipelined input over limit", "\"remote\":\"%s\"", c->remote);
                 conn_close_now(c);
             }
             return;
         }
-        enum llhttp_errno e = llhttp_execute(&c->parser, data, len);
+        enum llhttp_errno e = llhttp_execute(&c->hp->parser, data, len);
         if (e == HPE_OK) {
             return;
         }
-        const char *pos = llhttp_get_error_pos(&c->parser);
+        const char *pos = llhttp_get_error_pos(&c->hp->parser);
         size_t used = pos && pos >= data && pos <= data + len ? (size_t)(pos - data) : len;
         if (e == HPE_PAUSED) {
-            llhttp_resume(&c->parser);
+            llhttp_resume(&c->hp->parser);
             data += used;
             len -= used;
             dispatch(c);
@@ -480,6 +484,9 @@ static void feed(http_conn_t *c, const char *data, size_t len)
         }
         if (e == HPE_PAUSED_UPGRADE) {
             dispatch(c);
+            if (c->mode == CONN_RAW && !c->closing) {
+                parse_release(c); /* a WebSocket never parses HTTP again */
+            }
             if (c->mode == CONN_RAW && !c->closing && len > used && c->ops && c->ops->on_data) {
                 c->ops->on_data(c, (uint8_t *)data + used, len - used, c->ops_ud);
             } else if (c->mode != CONN_RAW && !c->closing && !c->busy) {
@@ -490,10 +497,10 @@ static void feed(http_conn_t *c, const char *data, size_t len)
         }
         LOG_D("http", "bad request", "\"remote\":\"%s\",\"err\":\"%s\"", c->remote,
               llhttp_errno_name(e));
-        if (c->err_status == 413) {
+        if (c->hp->err_status == 413) {
             dispatch_too_big(c);
         } else {
-            error_response(c, c->err_status ? c->err_status : 400);
+            error_response(c, c->hp->err_status ? c->hp->err_status : 400);
         }
         return;
     }
@@ -554,6 +561,36 @@ static void server_handle_closed(http_server_t *srv)
     }
 }
 
+static void parse_free(http_parse_t *hp)
+{
+    buf_deinit(&hp->url);
+    buf_deinit(&hp->hdrs);
+    buf_deinit(&hp->body);
+    buf_deinit(&hp->pending);
+    free(hp);
+}
+
+static void on_parse_closed(uv_handle_t *h)
+{
+    http_parse_t *hp = h->data;
+    http_server_t *srv = hp->srv;
+    parse_free(hp);
+    server_handle_closed(srv);
+}
+
+/* Releases the parsing state of an upgraded connection (its timer closes on its own; the
+ * server counts it until then). */
+static void parse_release(http_conn_t *c)
+{
+    http_parse_t *hp = c->hp;
+    c->hp = NULL;
+    c->handles--;
+    list_remove(&c->run_link);
+    hp->timer.data = hp;
+    c->srv->handles_open++;
+    uv_close((uv_handle_t *)&hp->timer, on_parse_closed);
+}
+
 static void on_conn_closed(uv_handle_t *h)
 {
     http_conn_t *c = h->data;
@@ -561,10 +598,9 @@ static void on_conn_closed(uv_handle_t *h)
         return;
     }
     http_server_t *srv = c->srv;
-    buf_deinit(&c->url);
-    buf_deinit(&c->hdrs);
-    buf_deinit(&c->body);
-    buf_deinit(&c->pending);
+    if (c->hp) {
+        parse_free(c->hp);
+    }
     if (c->ssl) {
         http__tls_conn_free(c);
     }
@@ -587,7 +623,9 @@ static void conn_close_now(http_conn_t *c)
         ops->on_close(c, c->ops_ud);
     }
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-    uv_close((uv_handle_t *)&c->timer, on_conn_closed);
+    if (c->hp) {
+        uv_close((uv_handle_t *)&c->hp->timer, on_conn_closed);
+    }
 }
 
 void http__conn_close_after_writes(http_conn_t *c, bool notify)
@@ -628,7 +666,9 @@ void http_conn_upgrade(http_conn_t *c, const http_conn_ops_t *ops, void *ud)
     c->mode = CONN_RAW;
     c->ops = ops;
     c->ops_ud = ud;
-    uv_timer_stop(&c->timer);
+    if (c->hp) {
+        uv_timer_stop(&c->hp->timer);
+    }
 }
 
 const char *http_conn_remote_addr(const http_conn_t *c)
@@ -645,21 +685,23 @@ static void accept_one(http_server_t *srv)
 {
     http_conn_t *c = xcalloc(1, sizeof(*c));
     c->srv = srv;
+    c->hp = xcalloc(1, sizeof(*c->hp));
+    c->hp->srv = srv;
     uv_tcp_init(srv->loop, &c->tcp);
-    uv_timer_init(srv->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
+    uv_timer_init(srv->loop, &c->hp->timer);
+    c->tcp.data = c->hp->timer.data = c;
     c->handles = 2;
     srv->handles_open++;
     list_init(&c->link);
     list_init(&c->run_link);
     list_insert_tail(&srv->conns, &c->link);
     srv->nconns++;
-    buf_init(&c->url, srv->lim.max_header_bytes + 1);
-    buf_init(&c->hdrs, srv->lim.max_header_bytes + 1);
-    buf_init(&c->body, 0);
-    buf_init(&c->pending, srv->lim.max_header_bytes + srv->lim.max_body_bytes);
-    llhttp_init(&c->parser, HTTP_REQUEST, &settings);
-    c->parser.data = c;
+    buf_init(&c->hp->url, srv->lim.max_header_bytes + 1);
+    buf_init(&c->hp->hdrs, srv->lim.max_header_bytes + 1);
+    buf_init(&c->hp->body, 0);
+    buf_init(&c->hp->pending, srv->lim.max_header_bytes + srv->lim.max_body_bytes);
+    llhttp_init(&c->hp->parser, HTTP_REQUEST, &settings);
+    c->hp->parser.data = c;
     if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp) != 0) {
         conn_close_now(c);
         return;
@@ -686,7 +728,7 @@ static void accept_one(http_server_t *srv)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     /* the idle timeout also bounds a TLS handshake */
-    uv_timer_start(&c->timer, on_timer, srv->lim.idle_timeout_ms, srv->lim.idle_timeout_ms);
+    uv_timer_start(&c->hp->timer, on_timer, srv->lim.idle_timeout_ms, srv->lim.idle_timeout_ms);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 

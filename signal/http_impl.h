@@ -64,24 +64,16 @@ enum {
     CONN_RAW = 1
 };
 
-struct http_conn {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
+/* The HTTP request-parsing state of a connection: allocated with it, released when the
+ * connection is upgraded (a WebSocket keeps only http_conn_t). */
+typedef struct http_parse {
+    uv_timer_t timer; /* idle keep-alive / slow request; data: the conn (the parse once released) */
     http_server_t *srv;
-    list_t link, run_link;
     llhttp_t parser;
-    int mode;
-    bool busy; /* a deferred request awaits http_conn_respond */
-    bool closing;
-    bool close_after_write;
-    bool keep_alive; /* of the request being answered */
-    bool head;       /* the request being answered is HEAD */
-    bool acc_gzip, acc_deflate;
     bool hdr_in_value;
+    bool acc_gzip, acc_deflate;
     int err_status;       /* a limit hit while parsing: answer with this status */
     unsigned retry_after; /* with 429: seconds */
-    unsigned handles;     /* open uv handles (tcp, timer) */
-    unsigned writes;      /* writes in flight */
     /* the request being parsed / deferred */
     buf_t url, hdrs, body;
     uint32_t hdr_off[HTTP_MAX_HEADERS * 2];
@@ -89,11 +81,26 @@ struct http_conn {
     size_t body_max;
     char cors_lines[512]; /* CORS header lines computed for the current request */
     buf_t pending;        /* input received while busy */
+} http_parse_t;
+
+struct http_conn {
+    uv_tcp_t tcp;
+    http_server_t *srv;
+    http_parse_t *hp; /* HTTP mode only; NULL after an upgrade */
+    list_t link, run_link;
     const http_conn_ops_t *ops;
     void *ops_ud;
-    char remote[64];
     SSL *ssl;        /* TLS state with its two memory BIOs, or NULL */
+    unsigned writes; /* writes in flight */
+    uint8_t handles; /* open uv handles (tcp, the parse's timer) */
+    uint8_t mode;    /* CONN_HTTP, CONN_RAW */
+    bool busy;       /* a deferred request awaits http_conn_respond */
+    bool closing;
+    bool close_after_write;
+    bool keep_alive; /* of the request being answered */
+    bool head;       /* the request being answered is HEAD */
     bool tls_failed; /* a TLS error: nothing more is read or encrypted */
+    char remote[46]; /* INET6_ADDRSTRLEN */
 };
 
 /* http.c, for http_tls.c */

@@ -195,7 +195,10 @@ static void do_connect(sio_client_t *c, const char *name, size_t name_len, const
         buf_deinit(&b);
         return;
     }
-    sio_socket_t *s = xcalloc(1, sizeof(*s));
+    const char *sid = eio_session_id(c->eio);
+    bool named = c->ver == 3 && strcmp(nsp_name, "/") != 0;
+    size_t idcap = named ? strnlen(nsp_name, 64) + 1 + strlen(sid) + 1 : 21;
+    sio_socket_t *s = xcalloc(1, sizeof(*s) + idcap);
     rc_init(&s->rc, socket_free);
     s->client = c;
     s->nsp = n;
@@ -203,11 +206,9 @@ static void do_connect(sio_client_t *c, const char *name, size_t name_len, const
     list_init(&s->acks);
     list_init(&s->client_link);
     list_init(&s->nsp_link);
-    const char *sid = eio_session_id(c->eio);
     if (c->ver == 3) {
         /* socket.io 4 for EIO3 clients: "/" uses the sid, others "<nsp>#<sid>" */
-        snprintf(s->id, sizeof s->id, "%.64s%s%s", strcmp(nsp_name, "/") ? nsp_name : "",
-                 strcmp(nsp_name, "/") ? "#" : "", sid);
+        snprintf(s->id, idcap, "%.64s%s%s", named ? nsp_name : "", named ? "#" : "", sid);
     } else {
         eio_id_generate(s->id); /* not the sid: that one is sensitive (socket.js) */
     }
@@ -239,7 +240,7 @@ static void do_connect(sio_client_t *c, const char *name, size_t name_len, const
     list_insert_tail(&c->sockets, &s->client_link);
     c->nsockets++;
     srv->st.sockets++;
-    uv_timer_stop(&c->connect_timer);
+    tq_stop(&c->tmo);
     sio_join(s, s->id);
     buf_t b;
     buf_init(&b, 0);
@@ -423,17 +424,17 @@ static void on_eio_message(eio_session_t *es, uint8_t *data, size_t len, bool bi
 
 /* ---- clients (Engine.IO sessions) ------------------------------------------------------ */
 
-static void on_client_timer_closed(uv_handle_t *h)
+static void client_free(tq_ent_t *e)
 {
-    sio_client_t *c = h->data;
+    sio_client_t *c = container_of(e, sio_client_t, tmo);
     free(c->query);
     free(c->authorization);
     free(c);
 }
 
-static void on_connect_timeout(uv_timer_t *t)
+static void on_connect_timeout(tq_ent_t *e)
 {
-    sio_client_t *c = t->data;
+    sio_client_t *c = container_of(e, sio_client_t, tmo);
     if (c->nsockets == 0 && c->eio) {
         LOG_D("sio", "connect timeout", "\"sid\":\"%s\"", eio_session_id(c->eio));
         eio_session_end(c->eio, "forced close"); /* client.js: this.conn.close() */
@@ -453,11 +454,10 @@ static void on_eio_open(eio_session_t *es, const http_req_t *req, void *ud)
     snprintf(c->transport, sizeof c->transport, "%s", eio_session_transport(es));
     list_init(&c->sockets);
     list_insert_tail(&srv->clients, &c->link);
-    uv_timer_init(srv->loop, &c->connect_timer);
-    c->connect_timer.data = c;
+    tq_ent_init(&c->tmo);
     eio_session_set_data(es, c);
     srv->st.sessions_opened++;
-    uv_timer_start(&c->connect_timer, on_connect_timeout, srv->cfg.connect_timeout, 0);
+    tq_start(&srv->l_connect, &c->tmo);
     if (c->ver == 3) {
         do_connect(c, "/", 1, NULL, "{}", 2); /* socket.io index.js: v3 joins "/" at once */
     }
@@ -478,7 +478,13 @@ static void on_eio_close(eio_session_t *es, const char *reason, void *ud)
     bin_reset(c);
     list_remove(&c->link);
     srv->st.sessions_closed++;
-    uv_close((uv_handle_t *)&c->connect_timer, on_client_timer_closed);
+    /* freed on the next tick, out of the call chain that closed it */
+    tq_stop(&c->tmo);
+    if (srv->tq.closed) {
+        client_free(&c->tmo);
+    } else {
+        tq_start(&srv->l_reap, &c->tmo);
+    }
 }
 
 void sio_close_session(sio_socket_t *s)
@@ -523,7 +529,19 @@ sio_server_t *sio_server_new(struct http_server *http, const char *path, const s
                         srv->cfg.close_timeout };
     static const eio_handler_t h = { on_eio_open, on_eio_message, on_eio_close };
     srv->eio = eio_server_new(http, path, &ec, &h, srv);
+    tq_init(&srv->tq, srv->loop);
+    tq_list_init(&srv->tq, &srv->l_connect, srv->cfg.connect_timeout, on_connect_timeout);
+    tq_list_init(&srv->tq, &srv->l_reap, 1, client_free);
     return srv;
+}
+
+static void on_tq_closed(uv_handle_t *h)
+{
+    sio_server_t *srv = container_of((uv_timer_t *)h, sio_server_t, tq.timer);
+    tq_ent_t *e;
+    while ((e = tq_pop(&srv->l_reap)) != NULL) {
+        client_free(e);
+    }
 }
 
 void sio_server_close(sio_server_t *srv)
@@ -533,6 +551,7 @@ void sio_server_close(sio_server_t *srv)
     }
     srv->closing = true;
     eio_server_close(srv->eio);
+    tq_close(&srv->tq, on_tq_closed);
 }
 
 void sio_server_free(sio_server_t *srv)

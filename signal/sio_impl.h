@@ -7,6 +7,7 @@
 #include "../common/rc.h"
 #include "../proto/sio.h"
 #include "eio.h"
+#include "eio_tq.h"
 #include "sio.h"
 #include "strmap.h"
 #include <uv.h>
@@ -19,6 +20,9 @@ struct sio_server {
     list_t clients;
     bool closing;
     sio_stats_t st;
+    tq_t tq;             /* the clients' deadlines (one timer for all) */
+    tq_list_t l_connect; /* connect timeout (connect_timeout) */
+    tq_list_t l_reap;    /* closed clients: freed on the next tick */
 };
 
 struct sio_nsp {
@@ -49,7 +53,7 @@ typedef struct sio_client {
     list_t link;
     list_t sockets; /* sio_socket_t.client_link */
     unsigned nsockets;
-    uv_timer_t connect_timer;
+    tq_ent_t tmo; /* on l_connect until a namespace connects, then on l_reap once closed */
     int ver;
     char *query, *authorization;
     char transport[12];
@@ -70,7 +74,6 @@ struct sio_socket {
     rc_t rc;
     sio_client_t *client;
     sio_nsp_t *nsp;
-    char id[96]; /* v5: 20 chars; EIO3: "<nsp (64 max)>#<sid>" */
     list_t client_link, nsp_link;
     list_t rooms; /* sio_member_t.sock_link */
     list_t acks;  /* sio_ack_t.link */
@@ -80,7 +83,9 @@ struct sio_socket {
     size_t nearly;
     void *data;
     void (*free_fn)(void *);
+    char id[]; /* v5: 20 chars; EIO3: "<nsp (64 max)>#<sid>" (SIO_ID_MAX with the NUL) */
 };
+#define SIO_ID_MAX 96
 
 typedef struct sio_ack {
     uv_timer_t timer;

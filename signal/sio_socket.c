@@ -168,8 +168,8 @@ static void ack_settle(sio_ack_t *a, bool timed_out, const sio_event_t *reply)
     a->s = NULL;
     list_remove(&a->link);
     uv_timer_stop(&a->timer);
-    char id[sizeof s->id];
-    memcpy(id, s->id, sizeof id);
+    char id[SIO_ID_MAX];
+    snprintf(id, sizeof id, "%s", s->id);
     a->cb(id, timed_out, reply, a->ud);
     uv_close((uv_handle_t *)&a->timer, on_ack_closed);
 }
