@@ -7,6 +7,7 @@
 #include "../proto/sio.h"
 #include "app.h"
 #include "eio.h"
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,18 @@
 typedef struct app_test_state {
     sio_server_t *sio;
     eio_server_t *raw;
+    /* `ask`: server->client acks in flight and how they ended (GET /health "asks") */
+    uint64_t asks_pending, asks_answered, asks_timeout, asks_gone;
 } app_test_state_t;
+
+#define ASK_TIMEOUT_MS 2000
+
+/* One `ask` waiting for the client's answer to `question`. */
+typedef struct ask {
+    app_test_state_t *st;
+    sio_nsp_t *nsp;
+    int64_t ack_id; /* the client's ack id of `ask` */
+} ask_t;
 
 /* ---- raw Engine.IO echo ---------------------------------------------------------------- */
 
@@ -98,6 +110,74 @@ static void on_bcast(sio_socket_t *s, const sio_event_t *ev)
     buf_deinit(&room);
 }
 
+/* The client answered `question` (or did not in time, or is gone): ack the original `ask`
+ * with {"answer":[<reply args>]} (attachments passed on) or {"timeout":true}. */
+static void on_answer(const char *socket_id, bool timed_out, const sio_event_t *reply, void *ud)
+{
+    ask_t *a = ud;
+    app_test_state_t *st = a->st;
+    st->asks_pending--;
+    sio_socket_t *s = sio_socket_find(a->nsp, socket_id);
+    if (!s) {
+        st->asks_gone++;
+        LOG_I("app", "ask settled", "\"id\":\"%s\",\"result\":\"gone\",\"timed_out\":%s", socket_id,
+              timed_out ? "true" : "false");
+    } else if (timed_out) {
+        st->asks_timeout++;
+        sio_ack(s, a->ack_id, "{\"timeout\":true}", 16);
+    } else {
+        st->asks_answered++;
+        buf_t out;
+        buf_init(&out, 0);
+        buf_append_str(&out, "{\"answer\":[");
+        buf_append(&out, reply->args, reply->args_len);
+        buf_append_str(&out, "]}");
+        sio_ack_bin(s, a->ack_id, (const char *)out.data, out.len, reply->attachments,
+                    reply->nattach);
+        buf_deinit(&out);
+    }
+    free(a);
+}
+
+/* ask(payload[, {timeout: ms}], ack): emits `question` with payload and an ack to the client;
+ * the client's answer (or the timeout, 2 s by default) acks the `ask`. */
+static void on_ask(sio_socket_t *s, const sio_event_t *ev, app_test_state_t *st)
+{
+    if (ev->ack_id < 0) {
+        return;
+    }
+    buf_t tmp;
+    buf_init(&tmp, 0);
+    const char *a0 = "", *rest = "";
+    size_t a0_len = 0, rest_len = 0;
+    if (ev->args_len && first_arg(ev, &tmp, &a0, &a0_len, &rest, &rest_len) != 0) {
+        a0_len = rest_len = 0;
+    }
+    uint32_t timeout = ASK_TIMEOUT_MS;
+    if (rest_len) {
+        buf_t arr;
+        buf_init(&arr, 0);
+        buf_append_byte(&arr, '[');
+        buf_append(&arr, rest, rest_len);
+        buf_append_byte(&arr, ']');
+        json_t *o = json_loadb((const char *)arr.data, arr.len, 0, NULL);
+        buf_deinit(&arr);
+        json_t *t = json_is_array(o) ? json_object_get(json_array_get(o, 0), "timeout") : NULL;
+        if (json_is_integer(t) && json_integer_value(t) > 0 && json_integer_value(t) <= 60000) {
+            timeout = (uint32_t)json_integer_value(t);
+        }
+        json_decref(o);
+    }
+    ask_t *a = xcalloc(1, sizeof(*a));
+    a->st = st;
+    a->nsp = sio_socket_nsp(s);
+    a->ack_id = ev->ack_id;
+    st->asks_pending++;
+    /* on_answer runs exactly once, even when this fails */
+    sio_emit_ack(s, "question", a0, a0_len, timeout, on_answer, a);
+    buf_deinit(&tmp);
+}
+
 static void on_event(sio_socket_t *s, const sio_event_t *ev, void *ud)
 {
     if (strcmp(ev->name, "message") == 0) {
@@ -106,6 +186,8 @@ static void on_event(sio_socket_t *s, const sio_event_t *ev, void *ud)
         if (ev->ack_id >= 0) {
             sio_ack_bin(s, ev->ack_id, ev->args, ev->args_len, ev->attachments, ev->nattach);
         }
+    } else if (strcmp(ev->name, "ask") == 0) {
+        on_ask(s, ev, ud);
     } else if (strcmp(ev->name, "join") == 0) {
         on_join(s, ev);
     } else if (strcmp(ev->name, "bcast") == 0) {
@@ -148,10 +230,13 @@ static int on_health(http_req_t *req, http_res_t *res, void *ud)
     res->content_type = "application/json";
     buf_printf(&res->body,
                "{\"status\":\"ok\",\"sessions\":{\"polling\":%llu,\"websocket\":%llu},"
-               "\"sockets\":%llu,\"engineio\":%zu,\"connections\":%zu}",
+               "\"sockets\":%llu,\"engineio\":%zu,\"connections\":%zu,"
+               "\"asks\":{\"pending\":%llu,\"answered\":%llu,\"timeout\":%llu,\"gone\":%llu}}",
                (unsigned long long)ss.sessions_polling, (unsigned long long)ss.sessions_websocket,
                (unsigned long long)ss.sockets, rp + rw,
-               http_server_conns(http_conn_server(req->conn)));
+               http_server_conns(http_conn_server(req->conn)), (unsigned long long)st->asks_pending,
+               (unsigned long long)st->asks_answered, (unsigned long long)st->asks_timeout,
+               (unsigned long long)st->asks_gone);
     return HTTP_DONE;
 }
 
