@@ -56,6 +56,10 @@ const char *store_strerror(int err);
  * forbidden, ECONFLICT/EFULL -> conflict (PROTOCOL.md 10: a full room answers conflict),
  * EUNAVAILABLE/ECLOSED -> unavailable, anything else -> internal. STORE_OK -> APP_OK. */
 app_err_t store_err_app(int err);
+/* Whether s is a valid id: a room id (^[A-Za-z0-9_-]{1,64}$) or, with dot, a node or SFU id
+ * (^[A-Za-z0-9_.-]{1,64}$). Such ids are safe to write into JSON, log lines and channel names
+ * without escaping. NULL is not valid. */
+bool store_id_valid(const char *s, bool dot);
 
 typedef struct store store_t;
 

@@ -4,6 +4,7 @@
 #include "../common/clock.h"
 #include "../common/log.h"
 #include "../common/xalloc.h"
+#include "../proto/utf8.h"
 #include "store_impl.h"
 #include <stdlib.h>
 #include <string.h>
@@ -471,7 +472,7 @@ void store_stats(const store_t *st, store_stats_t *out)
 
 /* --- argument checks and dispatch --- */
 
-static bool id_ok(const char *s, bool dot)
+bool store_id_valid(const char *s, bool dot)
 {
     size_t n = 0;
     if (!s) {
@@ -479,23 +480,20 @@ static bool id_ok(const char *s, bool dot)
     }
     for (; s[n]; n++) {
         char c = s[n];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || (dot && c == '.'))) {
+        if (n >= 64 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                         (c >= '0' && c <= '9') || c == '_' || c == '-' || (dot && c == '.'))) {
             return false;
         }
     }
-    return n >= 1 && n <= 64;
+    return n >= 1;
 }
 
-/* Valid UTF-8 without NUL (jansson's check): what Redis' cjson and our decoder round-trip. */
+/* Valid UTF-8 without NUL: what Redis' cjson and our jansson decoder round-trip (RFC 3629, as
+ * jansson checks it: no overlongs, surrogates or code points past U+10FFFF). No allocation:
+ * chat entries and published messages reach 1 MiB. */
 static bool utf8_ok(const char *s, size_t n)
 {
-    if (memchr(s, 0, n)) {
-        return false;
-    }
-    json_t *j = json_stringn(s, n);
-    json_decref(j);
-    return j != NULL;
+    return !memchr(s, 0, n) && utf8_validate((const uint8_t *)s, n, NULL) == 0;
 }
 
 static bool str_ok(const char *s)
@@ -525,7 +523,7 @@ static void run(store_t *st, store_req_t *r, const char *bad, store_cb cb, void 
     st->vt->exec(st, r, cb, ud);
 }
 
-#define ROOM_BAD(r) (id_ok(r, false) ? NULL : "bad room id")
+#define ROOM_BAD(r) (store_id_valid(r, false) ? NULL : "bad room id")
 
 void store_room_start(store_t *st, const store_start_t *a, store_cb cb, void *ud)
 {
@@ -536,7 +534,7 @@ void store_room_start(store_t *st, const store_start_t *a, store_cb cb, void *ud
                       .node = a->node,
                       .title = a->title };
     const char *bad = ROOM_BAD(a->room);
-    if (!bad && (!str_ok(a->sub) || !str_ok(a->conn) || !id_ok(a->node, true) ||
+    if (!bad && (!str_ok(a->sub) || !str_ok(a->conn) || !store_id_valid(a->node, true) ||
                  !opt_ok(a->title) || (a->title && !*a->title))) {
         bad = "bad start arguments";
     }
@@ -569,7 +567,7 @@ void store_room_update(store_t *st, const char *room, const char *owner, bool li
     const char *bad = ROOM_BAD(room);
     if (!bad && (!p || (owner && !str_ok(owner)) || !opt_ok(p->title) || !opt_ok(p->media_state) ||
                  !opt_ok(p->recording) || ((p->set & STORE_SET_TITLE) && !str_ok(p->title)) ||
-                 ((p->set & STORE_SET_SFU) && p->sfu && !id_ok(p->sfu, true)))) {
+                 ((p->set & STORE_SET_SFU) && p->sfu && !store_id_valid(p->sfu, true)))) {
         bad = "bad update arguments";
     }
     run(st, &r, bad, cb, ud);
@@ -592,7 +590,7 @@ void store_room_sfu_claim(store_t *st, const char *room, const char *sfu, bool f
 {
     store_req_t r = { .op = STORE_OP_SFU_CLAIM, .room = room, .sfu = sfu, .flag = force };
     const char *bad = ROOM_BAD(room);
-    if (!bad && !id_ok(sfu, true)) {
+    if (!bad && !store_id_valid(sfu, true)) {
         bad = "bad sfu id";
     }
     run(st, &r, bad, cb, ud);
@@ -609,9 +607,9 @@ void store_member_join(store_t *st, const store_join_t *j, store_cb cb, void *ud
                       .node = j->node,
                       .n = j->max_viewers };
     const char *bad = ROOM_BAD(j->room);
-    if (!bad &&
-        (!str_ok(j->conn) || !str_ok(j->user) || !str_ok(j->name) || !id_ok(j->node, true) ||
-         !j->role || (strcmp(j->role, "viewer") != 0 && strcmp(j->role, "admin") != 0))) {
+    if (!bad && (!str_ok(j->conn) || !str_ok(j->user) || !str_ok(j->name) ||
+                 !store_id_valid(j->node, true) || !j->role ||
+                 (strcmp(j->role, "viewer") != 0 && strcmp(j->role, "admin") != 0))) {
         bad = "bad join arguments";
     }
     run(st, &r, bad, cb, ud);
@@ -675,7 +673,7 @@ void store_node_beat(store_t *st, const char *node, uint32_t ttl_ms, const char 
                      void *ud)
 {
     store_req_t r = { .op = STORE_OP_NODE_BEAT, .node = node, .ttl = ttl_ms, .info = info };
-    bool ok = id_ok(node, true) && ttl_ms > 0 && opt_ok(info);
+    bool ok = store_id_valid(node, true) && ttl_ms > 0 && opt_ok(info);
     run(st, &r, ok ? NULL : "bad node beat arguments", cb, ud);
 }
 
@@ -688,13 +686,13 @@ void store_nodes_list(store_t *st, store_cb cb, void *ud)
 void store_nodes_reap(store_t *st, const char *self, store_cb cb, void *ud)
 {
     store_req_t r = { .op = STORE_OP_NODES_REAP, .self = self };
-    run(st, &r, id_ok(self, true) ? NULL : "bad node id", cb, ud);
+    run(st, &r, store_id_valid(self, true) ? NULL : "bad node id", cb, ud);
 }
 
 void store_node_leave(store_t *st, const char *node, store_cb cb, void *ud)
 {
     store_req_t r = { .op = STORE_OP_NODES_REAP, .self = node, .node = node };
-    run(st, &r, id_ok(node, true) ? NULL : "bad node id", cb, ud);
+    run(st, &r, store_id_valid(node, true) ? NULL : "bad node id", cb, ud);
 }
 
 void store_sfu_beat(store_t *st, const store_sfu_t *s, uint32_t ttl_ms, store_cb cb, void *ud)
@@ -706,14 +704,15 @@ void store_sfu_beat(store_t *st, const store_sfu_t *s, uint32_t ttl_ms, store_cb
                       .capacity = s->capacity,
                       .info = s->info,
                       .ttl = ttl_ms };
-    bool ok = id_ok(s->id, true) && id_ok(s->node, true) && ttl_ms > 0 && opt_ok(s->info);
+    bool ok = store_id_valid(s->id, true) && store_id_valid(s->node, true) && ttl_ms > 0 &&
+              opt_ok(s->info);
     run(st, &r, ok ? NULL : "bad sfu beat arguments", cb, ud);
 }
 
 void store_sfu_remove(store_t *st, const char *id, store_cb cb, void *ud)
 {
     store_req_t r = { .op = STORE_OP_SFU_REMOVE, .sfu = id };
-    run(st, &r, id_ok(id, true) ? NULL : "bad sfu id", cb, ud);
+    run(st, &r, store_id_valid(id, true) ? NULL : "bad sfu id", cb, ud);
 }
 
 void store_sfu_list(store_t *st, store_cb cb, void *ud)

@@ -267,6 +267,11 @@ BOTH(chat_history)
     DO_ERR(store_chat_list(st, "nope", snap_cb, &S), STORE_ENOTFOUND);
     DO_ERR(APPEND("r7", "\xff\xfe", 2), STORE_EINVAL);
     DO_ERR(APPEND("r7", "a\0b", 3), STORE_EINVAL);
+    /* RFC 3629, as jansson decodes it: surrogates, overlongs, past U+10FFFF, cut sequences */
+    DO_ERR(APPEND("r7", "\"\xed\xa0\x80\"", 5), STORE_EINVAL);
+    DO_ERR(APPEND("r7", "\"\xc0\xaf\"", 4), STORE_EINVAL);
+    DO_ERR(APPEND("r7", "\"\xf4\x90\x80\x80\"", 6), STORE_EINVAL);
+    DO_ERR(APPEND("r7", "\"\xe2\x82", 3), STORE_EINVAL);
     DO_ERR(APPEND("r7", "", 0), STORE_EINVAL);
 }
 
@@ -530,6 +535,22 @@ TEST(mem_closed)
 TEST(redis_closed)
 {
     closed_case(true);
+}
+
+TEST(id_valid)
+{
+    char id64[65], id65[66];
+    memset(id64, 'a', 64), id64[64] = 0;
+    memset(id65, 'a', 65), id65[65] = 0;
+    ASSERT_EQ(store_id_valid("room_1-A", false), true);
+    ASSERT_EQ(store_id_valid(id64, false), true);
+    ASSERT_EQ(store_id_valid(id65, false), false);
+    ASSERT_EQ(store_id_valid("", false), false);
+    ASSERT_EQ(store_id_valid(NULL, false), false);
+    ASSERT_EQ(store_id_valid("a.b", false), false);
+    ASSERT_EQ(store_id_valid("a.b", true), true);
+    ASSERT_EQ(store_id_valid("a\"b", true), false);
+    ASSERT_EQ(store_id_valid("caf\xc3\xa9", false), false);
 }
 
 TEST(error_mapping)
