@@ -37,6 +37,36 @@ void log_set_proc(const char *proc)
     proc_name = proc;
 }
 
+/* Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629 / Unicode table 3-7: no
+ * overlongs, surrogates or code points past U+10FFFF), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, unsigned long n)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t len;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF) {
+            return 0;
+        }
+    }
+    return len;
+}
+
 const char *log_escn(const char *s, unsigned long n)
 {
     static char bufs[8][512];
@@ -47,20 +77,29 @@ const char *log_escn(const char *s, unsigned long n)
         out[0] = 0;
         return out;
     }
-    for (unsigned long i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+    /* the line must stay valid JSON, so valid UTF-8: a byte that does not start a well-formed
+     * sequence becomes U+FFFD, and a cut never splits a character */
+    for (unsigned long i = 0; i < n;) {
+        const unsigned char *c = (const unsigned char *)s + i;
+        size_t len = *c < 0x80 ? 1 : utf8_seq(c, n - i);
         if (o > sizeof(bufs[0]) - 10) {
             memcpy(out + o, "...", 4);
             return out;
         }
-        if (c == '"' || c == '\\') {
+        if (*c == '"' || *c == '\\') {
             out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
-            o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
+            out[o++] = (char)*c;
+        } else if (*c < 0x20 || *c == 0x7f) {
+            o += (size_t)snprintf(out + o, 7, "\\u%04x", *c);
+        } else if (len == 0) {
+            memcpy(out + o, "\\ufffd", 6);
+            o += 6;
+            len = 1;
         } else {
-            out[o++] = (char)c;
+            memcpy(out + o, c, len);
+            o += len;
         }
+        i += len;
     }
     out[o] = 0;
     return out;

@@ -134,6 +134,24 @@ TEST(log_escape)
 {
     ASSERT_STR_EQ(log_esc("a\"b\\\n"), "a\\\"b\\\\\\u000a");
     ASSERT_STR_EQ(log_esc(NULL), "");
+    /* valid UTF-8 passes; what is not becomes U+FFFD, so the line stays valid JSON */
+    ASSERT_STR_EQ(log_esc("caf\xc3\xa9 \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xf0\x9f\x98\x80");
+    ASSERT_STR_EQ(log_esc("a\xff!"), "a\\ufffd!");
+    ASSERT_STR_EQ(log_esc("\xed\xa0\x80"), "\\ufffd\\ufffd\\ufffd"); /* a surrogate */
+    ASSERT_STR_EQ(log_esc("\xc0\xaf"), "\\ufffd\\ufffd");            /* overlong */
+    ASSERT_STR_EQ(log_escn("\xc3\xa9", 1), "\\ufffd");               /* cut by n */
+    /* a long string is cut at a character boundary, never inside one */
+    char big[600];
+    for (size_t i = 0; i + 2 < sizeof big; i += 2) {
+        big[i] = '\xc3', big[i + 1] = '\xa9';
+    }
+    big[sizeof big - 2] = 0;
+    const char *e = log_esc(big);
+    size_t elen = strlen(e);
+    ASSERT(elen < 512);
+    ASSERT_STR_EQ(e + elen - 3, "...");
+    ASSERT_EQ((elen - 3) % 2, 0);
+    ASSERT_EQ((unsigned char)e[elen - 5], 0xc3);
     ASSERT_EQ(log_set_level("debug"), 0);
     ASSERT_EQ(log_set_level("loud"), -1);
     log_set_level("info");
