@@ -1,6 +1,7 @@
-/* signal/http.c: the HTTP/1.1 server: accept loop, llhttp request parsing with keep-alive and
- * pipelining (the parser pauses after each request, so requests are answered in order),
- * response writes with shared buffers, deferred responses, upgrades and connection limits. */
+/* signal/http.c: HTTP/1.1 connections: accept of one connection, llhttp request parsing with
+ * keep-alive and pipelining (the parser pauses after each request, so requests are answered in
+ * order), response writes with shared buffers, deferred responses, upgrades (the parsing state
+ * is released then). The listener and the server object: http_server.c. */
 #include "../common/log.h"
 #include "../common/rc.h"
 #include "../common/xalloc.h"
@@ -19,7 +20,6 @@ typedef struct wreq {
     shbuf_t *refs[];
 } wreq_t;
 
-static void conn_close_now(http_conn_t *c);
 static void feed(http_conn_t *c, const char *data, size_t len);
 static void on_idle(uv_idle_t *h);
 static void parse_release(http_conn_t *c);
@@ -174,7 +174,7 @@ static int on_message_complete(llhttp_t *p)
     return llhttp_get_upgrade(p) ? 0 : HPE_PAUSED;
 }
 
-static void settings_init(void)
+void http__settings_init(void)
 {
     if (settings.on_message_complete) {
         return;
@@ -203,11 +203,11 @@ static void on_write(uv_write_t *req, int status)
     free(w);
     c->writes--;
     if (status < 0 && status != UV_ECANCELED) {
-        conn_close_now(c);
+        http__conn_close_now(c);
         return;
     }
     if (c->close_after_write && c->writes == 0) {
-        conn_close_now(c);
+        http__conn_close_now(c);
     }
 }
 
@@ -249,14 +249,14 @@ int http__raw_write(http_conn_t *c, const http_part_t *parts, size_t nparts)
             shbuf_unref(w->refs[i]);
         }
         free(w);
-        conn_close_now(c);
+        http__conn_close_now(c);
         return rc;
     }
     c->writes++;
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->srv->lim.max_write_queue) {
         LOG_W("http", "slow client closed", "\"remote\":\"%s\",\"queued\":%zu", c->remote,
               uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp));
-        conn_close_now(c);
+        http__conn_close_now(c);
         return UV_ENOBUFS;
     }
     return 0;
@@ -465,7 +465,7 @@ static void feed(http_conn_t *c, const char *data, size_t len)
         if (c->busy) {
             if (buf_append(&c->hp->pending, data, len) != 0) {
                 LOG_W("http", "pipelined input over limit", "\"remote\":\"%s\"", c->remote);
-                conn_close_now(c);
+                http__conn_close_now(c);
             }
             return;
         }
@@ -533,7 +533,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     http_conn_t *c = s->data;
     if (n < 0) {
-        conn_close_now(c);
+        http__conn_close_now(c);
         return;
     }
     if (n == 0) {
@@ -550,11 +550,11 @@ static void on_timer(uv_timer_t *t)
 {
     http_conn_t *c = t->data;
     if (!c->busy && c->mode == CONN_HTTP) {
-        conn_close_now(c);
+        http__conn_close_now(c);
     }
 }
 
-static void server_handle_closed(http_server_t *srv)
+void http__server_handle_closed(http_server_t *srv)
 {
     if (--srv->handles_open == 0 && srv->close_cb) {
         srv->close_cb(srv, srv->close_ud);
@@ -575,7 +575,7 @@ static void on_parse_closed(uv_handle_t *h)
     http_parse_t *hp = h->data;
     http_server_t *srv = hp->srv;
     parse_free(hp);
-    server_handle_closed(srv);
+    http__server_handle_closed(srv);
 }
 
 /* Releases the parsing state of an upgraded connection (its timer closes on its own; the
@@ -605,10 +605,10 @@ static void on_conn_closed(uv_handle_t *h)
         http__tls_conn_free(c);
     }
     free(c);
-    server_handle_closed(srv);
+    http__server_handle_closed(srv);
 }
 
-static void conn_close_now(http_conn_t *c)
+void http__conn_close_now(http_conn_t *c)
 {
     if (c->closing) {
         return;
@@ -638,7 +638,7 @@ void http__conn_close_after_writes(http_conn_t *c, bool notify)
     }
     c->close_after_write = true;
     if (c->writes == 0) {
-        conn_close_now(c);
+        http__conn_close_now(c);
     }
 }
 
@@ -652,7 +652,7 @@ void http_conn_close(http_conn_t *c, bool graceful)
         http__conn_close_after_writes(c, true);
         return;
     }
-    conn_close_now(c);
+    http__conn_close_now(c);
 }
 
 void http_conn_watch(http_conn_t *c, const http_conn_ops_t *ops, void *ud)
@@ -681,7 +681,7 @@ http_server_t *http_conn_server(const http_conn_t *c)
     return c->srv;
 }
 
-static void accept_one(http_server_t *srv)
+void http__accept_one(http_server_t *srv)
 {
     http_conn_t *c = xcalloc(1, sizeof(*c));
     c->srv = srv;
@@ -703,7 +703,7 @@ static void accept_one(http_server_t *srv)
     llhttp_init(&c->hp->parser, HTTP_REQUEST, &settings);
     c->hp->parser.data = c;
     if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)&c->tcp) != 0) {
-        conn_close_now(c);
+        http__conn_close_now(c);
         return;
     }
     struct sockaddr_storage ss;
@@ -718,164 +718,16 @@ static void accept_one(http_server_t *srv)
     }
     if (srv->nconns > srv->lim.max_conns || srv->closing) {
         LOG_W("http", "connection limit", "\"remote\":\"%s\"", c->remote);
-        conn_close_now(c);
+        http__conn_close_now(c);
         return;
     }
     if (srv->tls && http__tls_conn_init(c) != 0) {
         LOG_W("http", "tls setup failed", "\"remote\":\"%s\"", c->remote);
-        conn_close_now(c);
+        http__conn_close_now(c);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
     /* the idle timeout also bounds a TLS handshake */
     uv_timer_start(&c->hp->timer, on_timer, srv->lim.idle_timeout_ms, srv->lim.idle_timeout_ms);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-}
-
-static void on_connection(uv_stream_t *l, int status)
-{
-    http_server_t *srv = l->data;
-    if (status < 0) {
-        LOG_W("http", "accept failed", "\"err\":\"%s\"", uv_strerror(status));
-        return;
-    }
-    if (srv->accepted_tick >= srv->lim.accepts_per_tick) {
-        /* leave it in the kernel's queue: libuv stops watching the listener until we accept,
-         * which the check handle does on the next iteration */
-        srv->accept_pending = true;
-        return;
-    }
-    srv->accepted_tick++;
-    accept_one(srv);
-}
-
-static void on_check(uv_check_t *h)
-{
-    http_server_t *srv = h->data;
-    srv->accepted_tick = 0;
-    if (srv->accept_pending && !srv->closing) {
-        srv->accept_pending = false;
-        srv->accepted_tick++;
-        accept_one(srv);
-    }
-}
-
-/* ---- server ---------------------------------------------------------------------------- */
-
-http_server_t *http_server_new(uv_loop_t *loop, const http_limits_t *limits,
-                               const http_cors_t *cors)
-{
-    settings_init();
-    http_server_t *srv = xcalloc(1, sizeof(*srv));
-    srv->loop = loop;
-    if (limits) {
-        srv->lim = *limits;
-    }
-    if (!srv->lim.max_header_bytes) {
-        srv->lim.max_header_bytes = 16384;
-    }
-    if (!srv->lim.max_body_bytes) {
-        srv->lim.max_body_bytes = 1000000;
-    }
-    if (!srv->lim.max_conns) {
-        srv->lim.max_conns = 10000;
-    }
-    if (!srv->lim.accepts_per_tick) {
-        srv->lim.accepts_per_tick = 64;
-    }
-    if (!srv->lim.max_write_queue) {
-        srv->lim.max_write_queue = 16u << 20;
-    }
-    if (!srv->lim.idle_timeout_ms) {
-        srv->lim.idle_timeout_ms = 30000;
-    }
-    if (cors) {
-        srv->cors = *cors;
-    }
-    list_init(&srv->conns);
-    list_init(&srv->runq);
-    uv_tcp_init(loop, &srv->listener);
-    uv_check_init(loop, &srv->check);
-    uv_idle_init(loop, &srv->idle);
-    srv->listener.data = srv->check.data = srv->idle.data = srv;
-    srv->handles_open = 4;
-    http__rl_init(srv);
-    uv_check_start(&srv->check, on_check);
-    uv_unref((uv_handle_t *)&srv->check);
-    return srv;
-}
-
-int http_server_listen(http_server_t *srv, const char *host, int port)
-{
-    struct sockaddr_storage ss;
-    int rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss)
-                               : uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
-    if (rc == 0) {
-        rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0);
-    }
-    if (rc == 0) {
-        rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection);
-    }
-    if (rc != 0) {
-        return rc;
-    }
-    int sl = sizeof ss;
-    uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&ss, &sl);
-    srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                               : ((struct sockaddr_in *)&ss)->sin_port);
-    srv->listening = true;
-    return 0;
-}
-
-int http_server_port(const http_server_t *srv)
-{
-    return srv->port;
-}
-
-uv_loop_t *http_server_loop(const http_server_t *srv)
-{
-    return srv->loop;
-}
-
-size_t http_server_conns(const http_server_t *srv)
-{
-    return srv->nconns;
-}
-
-static void on_server_handle_closed(uv_handle_t *h)
-{
-    server_handle_closed(h->data);
-}
-
-void http_server_close(http_server_t *srv, void (*cb)(http_server_t *, void *), void *ud)
-{
-    if (srv->closing) {
-        return;
-    }
-    srv->closing = true;
-    srv->close_cb = cb;
-    srv->close_ud = ud;
-    while (!list_empty(&srv->conns)) {
-        conn_close_now(list_entry(srv->conns.next, http_conn_t, link));
-    }
-    uv_close((uv_handle_t *)&srv->listener, on_server_handle_closed);
-    uv_close((uv_handle_t *)&srv->check, on_server_handle_closed);
-    uv_close((uv_handle_t *)&srv->idle, on_server_handle_closed);
-    uv_close((uv_handle_t *)&srv->rl.sweep, on_server_handle_closed);
-}
-
-void http_server_free(http_server_t *srv)
-{
-    if (!srv) {
-        return;
-    }
-    for (size_t i = 0; i < srv->nroutes; i++) {
-        free(srv->routes[i].method);
-        free(srv->routes[i].path);
-    }
-    free(srv->routes);
-    free(srv->default_headers);
-    http__tls_server_free(srv);
-    http__rl_free(srv, true);
-    free(srv);
 }

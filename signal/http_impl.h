@@ -103,6 +103,15 @@ struct http_conn {
     char remote[46]; /* INET6_ADDRSTRLEN */
 };
 
+/* http.c, for http_server.c */
+void http__settings_init(void);
+/* Accepts one connection from the listener (closed at once past the connection limit). */
+void http__accept_one(http_server_t *srv);
+/* Closes c now (idempotent): on_close runs once, the memory goes with the close callbacks. */
+void http__conn_close_now(http_conn_t *c);
+/* One of the server's handles (listener, check, idle, sweep, a conn) finished closing. */
+void http__server_handle_closed(http_server_t *srv);
+
 /* http.c, for http_tls.c */
 /* Writes bytes to the socket as they are (the TLS layer's records). */
 int http__raw_write(http_conn_t *c, const http_part_t *parts, size_t nparts);
