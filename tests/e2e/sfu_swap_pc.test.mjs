@@ -56,7 +56,13 @@ test('a publisher rebuilding its RTCPeerConnection with the same peer id replace
   const st = await rpc.call('stats', { room: ROOM });
   assert.equal(st.rooms[0].publisher, 'pub');
 
-  // Media of the new connection reaches a subscriber.
+  // The subscriber of the old connection is kept and decodes the new one (same pc, no offer).
+  const n1 = (await sub.stats('sub1')).in_video.framesDecoded;
+  await sub.waitStats('sub1', decoded(n1 + 60, 640, 360), { timeoutMs: 20000, what: 'sub1: 60 more frames from the new pc' });
+  const subEvs = rpc.messages.slice(from).filter((m) => m.event === 'peer.state' && m.data.peer === 'sub1');
+  assert.deepEqual(subEvs, [], 'sub1 kept without events');
+
+  // Media of the new connection reaches a new subscriber.
   const sub2 = await env.page('subscriber');
   await subscribeFromSfu(rpc, sub2, { room: ROOM, peer: 'sub2' });
   await sub2.waitStats('sub2', decoded(30, 640, 360), { timeoutMs: 20000, what: '30 frames from the new pc' });
