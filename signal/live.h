@@ -35,6 +35,10 @@
 
 #define LIVE_ROOM_ID_MAX 64
 #define LIVE_SOCK_ID_MAX 64
+/* "P.<room>.<conn>" / "S.<room>.<conn>" and its NUL (live_media.c) */
+#define LIVE_PEER_ID_MAX (2 + LIVE_ROOM_ID_MAX + 1 + LIVE_SOCK_ID_MAX + 1)
+/* ice-candidates one connection may trickle while its offer waits for the store (live_media.c) */
+#define LIVE_OFFER_CANDS_MAX 64
 
 typedef struct live_cfg {
     const char *node_id;
@@ -174,9 +178,9 @@ struct live_op {
     char sock[LIVE_SOCK_ID_MAX + 1]; /* requesting socket, "" for none */
     int64_t ack;                     /* client's ack id or -1 */
     char room[LIVE_ROOM_ID_MAX + 1];
-    char sub[256]; /* requesting user's sub */
-    char arg[128]; /* per-event extra (viewer id, peer id, reason) */
-    int flags;     /* LIVE_OP_* */
+    char sub[256];              /* requesting user's sub */
+    char arg[LIVE_PEER_ID_MAX]; /* per-event extra (viewer id, peer id, reason) */
+    int flags;                  /* LIVE_OP_* */
 };
 
 /* ---- live_reply.c ---- */
@@ -193,6 +197,13 @@ void live_reply_err(live_op_t *op, app_err_t code, const char *message);
 /* The same for an event that has no op yet (validation failures). */
 void live_fail(live_t *app, sio_socket_t *s, int ev, int64_t ack, app_err_t code,
                const char *message);
+/* Shared checks of PROTOCOL.md 3, in its order. live_need_room reads `roomId` from p and checks
+ * it (store_id_valid: safe to write into JSON and channel names unescaped); on failure it answers
+ * invalid_payload and returns NULL. live_allowed checks the role (admin_only) and the token's
+ * rooms claim; on failure it answers forbidden and returns false. */
+const char *live_need_room(live_t *app, sio_socket_t *s, int ev, json_t *p, int64_t ack);
+bool live_allowed(live_t *app, sio_socket_t *s, int ev, int64_t ack, const char *room,
+                  bool admin_only);
 /* Maps a store error and answers. */
 void live_reply_store_err(live_op_t *op, const store_res_t *res);
 live_user_t *live_user(sio_socket_t *s);
@@ -264,6 +275,13 @@ enum {
 void live_member_leave(live_t *app, live_user_t *u, const char *room, int mode);
 /* viewer-joined {roomId, viewer} to the room's admins, and a count change. */
 void live_announce_joined(live_t *app, const char *room, const live_user_t *u, int64_t count);
+/* viewer-left {roomId, viewerId} to the room's admins (conn is JSON-escaped). */
+void live_announce_left(live_t *app, const char *room, const char *conn);
+/* stream-ended {roomId, reason} to the room's members on every node. */
+void live_announce_ended(live_t *app, const char *room, const char *reason);
+/* After store_viewer_kick: each removed connection's node detaches it (kicked), the admins get
+ * viewer-left per connection, and a count change when any was removed. */
+void live_announce_kicked(live_t *app, const char *room, const store_res_t *res);
 /* After the node re-registered (its heartbeat key had expired or vanished): its connections
  * rejoin the rooms that still exist; its broadcasts that ended meanwhile end locally too. */
 void live_rooms_resync(live_t *app);

@@ -255,20 +255,14 @@ static void on_disconnect(sio_socket_t *s, const char *reason, void *ud)
 static void announce_gone(live_t *app, const store_res_t *res)
 {
     for (size_t i = 0; i < res->nids; i++) {
-        char args[160];
-        int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"publisher-left\"}",
-                         res->ids[i]);
-        live_bus_room(app, LIVE_TO_MEMBERS, res->ids[i], NULL, "stream-ended", args, (size_t)n);
+        live_announce_ended(app, res->ids[i], "publisher-left");
     }
     for (size_t i = 0; i < res->nmembers; i++) {
         const store_member_t *m = &res->members[i];
         if (!m->role || strcmp(m->role, "viewer") != 0) {
             continue;
         }
-        char args[256];
-        int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"viewerId\":\"%s\"}", m->room_id,
-                         m->id);
-        live_bus_room(app, LIVE_TO_ADMINS, m->room_id, NULL, "viewer-left", args, (size_t)n);
+        live_announce_left(app, m->room_id, m->id);
         bool seen = false; /* one count change per room */
         for (size_t k = 0; k < i && !seen; k++) {
             seen = res->members[k].role && !strcmp(res->members[k].role, "viewer") &&

@@ -21,16 +21,19 @@ static void publish(live_t *app, const char *channel, char kind, const char *roo
 {
     buf_t b;
     buf_init(&b, STORE_MAX_BLOB);
-    buf_printf(&b, "%c\t%s\t%s\t%s\n", kind, room, who && *who ? who : "-", event ? event : "-");
-    if (args && args_len) {
-        buf_append(&b, args, args_len);
+    int rc = buf_printf(&b, "%c\t%s\t%s\t%s\n", kind, room, who && *who ? who : "-",
+                        event ? event : "-");
+    /* buf_t refuses past its cap: an event that does not fit is not published at all (a header
+     * with its arguments cut off would reach every member as an empty event) */
+    if (rc == 0 && args && args_len) {
+        rc = buf_append(&b, args, args_len);
     }
-    if (b.len < STORE_MAX_BLOB) {
+    if (rc == 0 && b.len < STORE_MAX_BLOB) {
         store_publish(app->store, channel, b.data, b.len, NULL, NULL);
         app->bus_out++;
     } else {
         LOG_E("live", "room event too large to publish", "\"room\":\"%s\",\"event\":\"%s\"",
-              log_esc(room), log_esc(event));
+              log_esc(room), log_esc(event ? event : "-"));
     }
     buf_deinit(&b);
 }
@@ -194,7 +197,9 @@ void live_bus_on_message(store_t *st, const char *channel, const char *data, siz
     for (int i = 1; i < 4; i++) {
         f[i] = f[i - 1] ? strtok_r(NULL, "\t", &save) : NULL;
     }
-    if (!f[3] || strlen(f[0]) != 1) {
+    /* the room id goes unescaped into JSON and room names below: only a valid one is taken */
+    if (!f[3] || strlen(f[0]) != 1 || !store_id_valid(f[1], false)) {
+        LOG_W("live", "bad room event dropped", "\"channel\":\"%s\"", log_esc(channel));
         return;
     }
     const char *room = f[1], *who = strcmp(f[2], "-") ? f[2] : NULL, *event = f[3];
@@ -407,14 +412,14 @@ static void on_publisher_checked(store_t *st, const store_res_t *res, void *ud)
     if (r && !strcmp(r->pub_conn, op->sock) && (gone || taken)) {
         LOG_W("live", "broadcast ended while this node was away", "\"room\":\"%s\"",
               log_esc(op->room));
-        char args[LIVE_ROOM_ID_MAX + 64];
-        int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"publisher-left\"}",
-                         op->room);
         if (gone) {
             /* nobody has heard of it: the whole cluster (each node cleans up on delivery) */
-            live_bus_room(app, LIVE_TO_MEMBERS, op->room, NULL, "stream-ended", args, (size_t)n);
+            live_announce_ended(app, op->room, "publisher-left");
         } else {
             /* the others were told when it ended: this node's members only */
+            char args[LIVE_ROOM_ID_MAX + 64];
+            int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"publisher-left\"}",
+                             op->room);
             char sroom[LIVE_ROOM_ID_MAX + 3];
             snprintf(sroom, sizeof sroom, "r:%s", op->room);
             live_media_room_closed(app, op->room);

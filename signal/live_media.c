@@ -15,11 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PEER_ID_MAX (2 + LIVE_ROOM_ID_MAX + 1 + LIVE_SOCK_ID_MAX + 1)
-
 static void peer_id(char *out, char kind, const char *room, const char *conn)
 {
-    snprintf(out, PEER_ID_MAX, "%c.%s.%s", kind, room, conn);
+    snprintf(out, LIVE_PEER_ID_MAX, "%c.%s.%s", kind, room, conn);
 }
 
 /* Splits a peer id into kind, room and connection (copies). Returns false when malformed. */
@@ -85,37 +83,6 @@ static const char *need_sdp(live_t *app, sio_socket_t *s, int ev, json_t *p, int
     return sdp;
 }
 
-static const char *need_room(live_t *app, sio_socket_t *s, int ev, json_t *p, int64_t ack)
-{
-    const char *room = json_string_value(json_object_get(p, "roomId"));
-    size_t n = room ? strlen(room) : 0;
-    bool ok = n > 0 && n <= LIVE_ROOM_ID_MAX;
-    for (size_t i = 0; ok && i < n; i++) {
-        char c = room[i];
-        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-             c == '_' || c == '-';
-    }
-    if (!ok) {
-        live_fail(app, s, ev, ack, APP_EINVALID_PAYLOAD,
-                  "roomId must be 1-64 characters of A-Z a-z 0-9 _ -");
-        return NULL;
-    }
-    return room;
-}
-
-static bool allowed(live_t *app, sio_socket_t *s, int ev, int64_t ack, const char *room,
-                    bool admin_only)
-{
-    live_user_t *u = live_user(s);
-    if ((admin_only && u->who.role != AUTH_ADMIN) || !auth_allows_room(&u->who, room)) {
-        live_fail(app, s, ev, ack, APP_EFORBIDDEN,
-                  admin_only && u->who.role != AUTH_ADMIN ? "this event is for admins only"
-                                                          : "your token does not allow this room");
-        return false;
-    }
-    return true;
-}
-
 /* ---- publisher: offer -> answer ---------------------------------------------------------- */
 
 /* A publisher's offer. While it waits for the store (room check, SFU placement) it is listed in
@@ -124,7 +91,7 @@ static bool allowed(live_t *app, sio_socket_t *s, int ev, int64_t ack, const cha
 typedef struct media_op {
     live_op_t op;
     char *sdp;
-    char peer[PEER_ID_MAX];
+    char peer[LIVE_PEER_ID_MAX];
     json_t *cands; /* queued RTCIceCandidateInit values (or null), sent after the offer */
 } media_op_t;
 
@@ -264,9 +231,9 @@ done:
 void live_on_offer(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_OFFER;
-    const char *room = need_room(app, s, ev, p, ack);
+    const char *room = live_need_room(app, s, ev, p, ack);
     const char *sdp = room ? need_sdp(app, s, ev, p, ack) : NULL;
-    if (!sdp || !allowed(app, s, ev, ack, room, true)) {
+    if (!sdp || !live_allowed(app, s, ev, ack, room, true)) {
         return;
     }
     media_op_t *m = xcalloc(1, sizeof(*m));
@@ -396,7 +363,7 @@ static void collect_viewer(sio_socket_t *s, void *ud)
 {
     ready_ctx_t *c = ud;
     live_user_t *u = live_user(s);
-    char peer[PEER_ID_MAX];
+    char peer[LIVE_PEER_ID_MAX];
     if (!u || u->who.role != AUTH_VIEWER) {
         return;
     }
@@ -467,9 +434,10 @@ static bool need_member(live_t *app, sio_socket_t *s, int ev, int64_t ack, const
 void live_on_answer(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_ANSWER;
-    const char *room = need_room(app, s, ev, p, ack);
+    const char *room = live_need_room(app, s, ev, p, ack);
     const char *sdp = room ? need_sdp(app, s, ev, p, ack) : NULL;
-    if (!sdp || !allowed(app, s, ev, ack, room, false) || !need_member(app, s, ev, ack, room)) {
+    if (!sdp || !live_allowed(app, s, ev, ack, room, false) ||
+        !need_member(app, s, ev, ack, room)) {
         return;
     }
     live_op_t *op = live_op_new(app, ev, s, ack, room);
@@ -490,34 +458,64 @@ static void conn_peer(live_user_t *u, const char *room, char *out)
     peer_id(out, u->who.role == AUTH_ADMIN ? 'P' : 'S', room, u->sock_id);
 }
 
+/* The RTCIceCandidateInit the SFU gets (docs/RPC.md: {candidate, sdpMid, sdpMLineIndex}, or
+ * null): a new object with only those members, so nothing else the client put in it travels on,
+ * and sdpMid bounded like the candidate. Returns a new reference, or NULL when c is not one. */
+static json_t *candidate_init(json_t *c, size_t max)
+{
+    if (json_is_null(c)) {
+        return json_null();
+    }
+    json_t *cand = json_object_get(c, "candidate");
+    json_t *mid = json_object_get(c, "sdpMid"), *idx = json_object_get(c, "sdpMLineIndex");
+    if (!json_is_object(c) || !json_is_string(cand) || json_string_length(cand) > max ||
+        (mid && !json_is_null(mid) && (!json_is_string(mid) || json_string_length(mid) > max)) ||
+        (idx && !json_is_null(idx) &&
+         (!json_is_integer(idx) || json_integer_value(idx) < 0 ||
+          json_integer_value(idx) > 65535))) {
+        return NULL;
+    }
+    json_t *o = json_object();
+    json_object_set(o, "candidate", cand);
+    if (json_is_string(mid)) {
+        json_object_set(o, "sdpMid", mid);
+    }
+    if (json_is_integer(idx)) {
+        json_object_set(o, "sdpMLineIndex", idx);
+    }
+    return o;
+}
+
 void live_on_candidate(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_ICE_CANDIDATE;
-    const char *room = need_room(app, s, ev, p, ack);
+    const char *room = live_need_room(app, s, ev, p, ack);
     if (!room) {
         return;
     }
-    json_t *c = json_object_get(p, "candidate");
-    const char *cand = json_string_value(json_object_get(c, "candidate"));
-    json_t *mid = json_object_get(c, "sdpMid"), *idx = json_object_get(c, "sdpMLineIndex");
-    bool ok = json_is_null(c) ||
-              (json_is_object(c) && cand && strlen(cand) <= (size_t)app->cfg.candidate_max &&
-               (!mid || json_is_null(mid) || json_is_string(mid)) &&
-               (!idx || json_is_null(idx) || json_is_integer(idx)));
-    if (!ok || (!c && !json_object_get(p, "candidate"))) {
+    json_t *jc = json_object_get(p, "candidate");
+    json_t *c = jc ? candidate_init(jc, (size_t)app->cfg.candidate_max) : NULL;
+    if (!c) {
         live_fail(app, s, ev, ack, APP_EINVALID_PAYLOAD,
                   "candidate must be an RTCIceCandidateInit (candidate <= 1 KiB) or null");
         return;
     }
-    if (!allowed(app, s, ev, ack, room, false) || !need_member(app, s, ev, ack, room)) {
+    if (!live_allowed(app, s, ev, ack, room, false) || !need_member(app, s, ev, ack, room)) {
+        json_decref(c);
         return;
     }
     live_op_t *op = live_op_new(app, ev, s, ack, room);
     conn_peer(live_user(s), room, op->arg);
     media_op_t *pending = strmap_get(&app->offers, op->arg);
     if (pending) {
-        json_array_append(pending->cands, c);
-        live_reply_ok(op, NULL);
+        /* held until the offer reaches the SFU; a browser gathers a handful per transport */
+        if (json_array_size(pending->cands) >= LIVE_OFFER_CANDS_MAX) {
+            live_reply_err(op, APP_ERATE_LIMITED, "too many candidates before the answer");
+        } else {
+            json_array_append(pending->cands, c);
+            live_reply_ok(op, NULL);
+        }
+        json_decref(c);
         free(op);
         return;
     }
@@ -525,10 +523,11 @@ void live_on_candidate(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
     if (!sfu) {
         /* no media session (ended, or not started): a late candidate is harmless */
         live_reply_ok(op, NULL);
+        json_decref(c);
         free(op);
         return;
     }
-    json_t *params = json_pack("{s:s, s:O}", "peer", op->arg, "candidate", c);
+    json_t *params = json_pack("{s:s, s:o}", "peer", op->arg, "candidate", c);
     sfu_call(sfu, "peer.candidate", params, on_simple_reply, op);
 }
 
@@ -565,8 +564,9 @@ static void on_restart_room(store_t *st, const store_res_t *res, void *ud)
 void live_on_restart_ice(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_RESTART_ICE;
-    const char *room = need_room(app, s, ev, p, ack);
-    if (!room || !allowed(app, s, ev, ack, room, false) || !need_member(app, s, ev, ack, room)) {
+    const char *room = live_need_room(app, s, ev, p, ack);
+    if (!room || !live_allowed(app, s, ev, ack, room, false) ||
+        !need_member(app, s, ev, ack, room)) {
         return;
     }
     live_op_t *op = live_op_new(app, ev, s, ack, room);
@@ -601,7 +601,7 @@ static void close_peer(live_t *app, const char *peer)
 
 void live_media_close_peers(live_t *app, const char *room, const char *conn, bool publisher)
 {
-    char peer[PEER_ID_MAX];
+    char peer[LIVE_PEER_ID_MAX];
     peer_id(peer, 'S', room, conn);
     close_peer(app, peer);
     if (publisher) {

@@ -87,6 +87,32 @@ void live_fail(live_t *app, sio_socket_t *s, int ev, int64_t ack, app_err_t code
     buf_deinit(&b);
 }
 
+const char *live_need_room(live_t *app, sio_socket_t *s, int ev, json_t *p, int64_t ack)
+{
+    const char *room = json_string_value(json_object_get(p, "roomId"));
+    if (!store_id_valid(room, false)) {
+        live_fail(app, s, ev, ack, APP_EINVALID_PAYLOAD,
+                  "roomId must be 1-64 characters of A-Z a-z 0-9 _ -");
+        return NULL;
+    }
+    return room;
+}
+
+bool live_allowed(live_t *app, sio_socket_t *s, int ev, int64_t ack, const char *room,
+                  bool admin_only)
+{
+    live_user_t *u = live_user(s);
+    if (admin_only && u->who.role != AUTH_ADMIN) {
+        live_fail(app, s, ev, ack, APP_EFORBIDDEN, "this event is for admins only");
+        return false;
+    }
+    if (!auth_allows_room(&u->who, room)) {
+        live_fail(app, s, ev, ack, APP_EFORBIDDEN, "your token does not allow this room");
+        return false;
+    }
+    return true;
+}
+
 void live_reply_err(live_op_t *op, app_err_t code, const char *message)
 {
     live_fail(op->app, live_op_socket(op), op->ev, op->ack, code, message);

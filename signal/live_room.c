@@ -12,49 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- shared checks ------------------------------------------------------------------------ */
-
-static bool room_id_valid(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-') ||
-            n >= LIVE_ROOM_ID_MAX) {
-            return false;
-        }
-    }
-    return n > 0;
-}
-
-/* Reads and checks roomId; on failure answers invalid_payload and returns NULL. */
-static const char *need_room(live_t *app, sio_socket_t *s, int ev, json_t *p, int64_t ack)
-{
-    const char *room = json_string_value(json_object_get(p, "roomId"));
-    if (!room || !room_id_valid(room)) {
-        live_fail(app, s, ev, ack, APP_EINVALID_PAYLOAD,
-                  "roomId must be 1-64 characters of A-Z a-z 0-9 _ -");
-        return NULL;
-    }
-    return room;
-}
-
-/* Role and rooms-claim checks (forbidden, PROTOCOL.md 3's first forbidden). */
-static bool allowed(live_t *app, sio_socket_t *s, int ev, int64_t ack, const char *room,
-                    bool admin_only)
-{
-    live_user_t *u = live_user(s);
-    if (admin_only && u->who.role != AUTH_ADMIN) {
-        live_fail(app, s, ev, ack, APP_EFORBIDDEN, "this event is for admins only");
-        return false;
-    }
-    if (!auth_allows_room(&u->who, room)) {
-        live_fail(app, s, ev, ack, APP_EFORBIDDEN, "your token does not allow this room");
-        return false;
-    }
-    return true;
-}
+/* ---- local Socket.IO rooms and shared events ----------------------------------------------- */
 
 static void join_local(live_user_t *u, sio_socket_t *s, const char *room)
 {
@@ -76,13 +34,6 @@ static void leave_local(live_user_t *u, sio_socket_t *s, const char *room)
     snprintf(sroom, sizeof sroom, "a:%s", room);
     sio_leave(s, sroom);
     live_user_del_room(u, room);
-}
-
-static void send_stream_event(live_t *app, const char *room, const char *reason)
-{
-    char args[LIVE_ROOM_ID_MAX + 80];
-    int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"%s\"}", room, reason);
-    live_bus_room(app, LIVE_TO_MEMBERS, room, NULL, "stream-ended", args, (size_t)n);
 }
 
 /* ---- start-stream --------------------------------------------------------------------------- */
@@ -180,7 +131,7 @@ static void start_subscribed(live_t *app, live_op_t *op)
 void live_on_start_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_START_STREAM;
-    const char *room = need_room(app, s, ev, p, ack);
+    const char *room = live_need_room(app, s, ev, p, ack);
     if (!room) {
         return;
     }
@@ -198,7 +149,7 @@ void live_on_start_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
             return;
         }
     }
-    if (!allowed(app, s, ev, ack, room, true)) {
+    if (!live_allowed(app, s, ev, ack, room, true)) {
         return;
     }
     start_op_t *so = xcalloc(1, sizeof(*so));
@@ -216,7 +167,7 @@ static void on_ended(store_t *st, const store_res_t *res, void *ud)
     live_op_t *op = ud;
     live_t *app = op->app;
     if (res->err == 0 && res->changed) {
-        send_stream_event(app, op->room, op->arg);
+        live_announce_ended(app, op->room, op->arg);
         live_media_room_closed(app, op->room);
         LOG_I("live", "stream ended", "\"room\":\"%s\",\"reason\":\"%s\"", log_esc(op->room),
               log_esc(op->arg));
@@ -241,8 +192,8 @@ void live_end_broadcast(live_t *app, const char *room, const char *conn, const c
 void live_on_stop_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_STOP_STREAM;
-    const char *room = need_room(app, s, ev, p, ack);
-    if (!room || !allowed(app, s, ev, ack, room, true)) {
+    const char *room = live_need_room(app, s, ev, p, ack);
+    if (!room || !live_allowed(app, s, ev, ack, room, true)) {
         return;
     }
     live_op_t *op = live_op_new(app, ev, s, ack, room);
@@ -266,6 +217,38 @@ void live_announce_joined(live_t *app, const char *room, const live_user_t *u, i
     live_bus_room(app, LIVE_TO_ADMINS, room, NULL, "viewer-joined", (const char *)e.data, e.len);
     buf_deinit(&e);
     live_bus_count(app, room, count);
+}
+
+void live_announce_left(live_t *app, const char *room, const char *conn)
+{
+    buf_t b;
+    buf_init(&b, 0);
+    buf_printf(&b, "{\"roomId\":\"%s\",\"viewerId\":", room);
+    buf_append_json_str(&b, conn, strlen(conn));
+    buf_append_byte(&b, '}');
+    live_bus_room(app, LIVE_TO_ADMINS, room, NULL, "viewer-left", (const char *)b.data, b.len);
+    buf_deinit(&b);
+}
+
+void live_announce_ended(live_t *app, const char *room, const char *reason)
+{
+    char args[LIVE_ROOM_ID_MAX + 80];
+    int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"%s\"}", room, reason);
+    if (n > 0 && (size_t)n < sizeof args) {
+        live_bus_room(app, LIVE_TO_MEMBERS, room, NULL, "stream-ended", args, (size_t)n);
+    }
+}
+
+void live_announce_kicked(live_t *app, const char *room, const store_res_t *res)
+{
+    for (size_t i = 0; i < res->nmembers; i++) {
+        const store_member_t *m = &res->members[i];
+        live_bus_kicked(app, m->node, room, m->id);
+        live_announce_left(app, room, m->id);
+    }
+    if (res->nmembers) {
+        live_bus_count(app, room, res->count);
+    }
 }
 
 static void join_op_free(live_op_t *op)
@@ -340,8 +323,8 @@ static void join_subscribed(live_t *app, live_op_t *op)
 void live_on_join_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_JOIN_STREAM;
-    const char *room = need_room(app, s, ev, p, ack);
-    if (!room || !allowed(app, s, ev, ack, room, false)) {
+    const char *room = live_need_room(app, s, ev, p, ack);
+    if (!room || !live_allowed(app, s, ev, ack, room, false)) {
         return;
     }
     live_room_subscribed(app, room, join_subscribed, live_op_new(app, ev, s, ack, room));
@@ -355,10 +338,7 @@ static void on_left(store_t *st, const store_res_t *res, void *ud)
     live_t *app = op->app;
     if (res->err == 0 && res->changed && res->member && res->member->role &&
         !strcmp(res->member->role, "viewer")) {
-        char args[LIVE_ROOM_ID_MAX + LIVE_SOCK_ID_MAX + 48];
-        int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"viewerId\":\"%s\"}", op->room,
-                         op->sock);
-        live_bus_room(app, LIVE_TO_ADMINS, op->room, NULL, "viewer-left", args, (size_t)n);
+        live_announce_left(app, op->room, op->sock);
         live_bus_count(app, op->room, res->count);
     }
     if (op->ev == LIVE_EV_LEAVE_STREAM) {
@@ -423,8 +403,8 @@ static void on_leave_checked(store_t *st, const store_res_t *res, void *ud)
 void live_on_leave_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_LEAVE_STREAM;
-    const char *room = need_room(app, s, ev, p, ack);
-    if (!room || !allowed(app, s, ev, ack, room, false)) {
+    const char *room = live_need_room(app, s, ev, p, ack);
+    if (!room || !live_allowed(app, s, ev, ack, room, false)) {
         return;
     }
     live_user_t *u = live_user(s);
@@ -556,8 +536,8 @@ void live_on_chat(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
         live_fail(app, s, ev, ack, APP_EINVALID_PAYLOAD, msg);
         return;
     }
-    const char *room = need_room(app, s, ev, p, ack);
-    if (!room || !allowed(app, s, ev, ack, room, false)) {
+    const char *room = live_need_room(app, s, ev, p, ack);
+    if (!room || !live_allowed(app, s, ev, ack, room, false)) {
         return;
     }
     if (live_user_has_room(u, room)) {
@@ -605,8 +585,8 @@ static void on_viewers(store_t *st, const store_res_t *res, void *ud)
 void live_on_get_viewers(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_GET_VIEWERS;
-    const char *room = need_room(app, s, ev, p, ack);
-    if (!room || !allowed(app, s, ev, ack, room, true)) {
+    const char *room = live_need_room(app, s, ev, p, ack);
+    if (!room || !live_allowed(app, s, ev, ack, room, true)) {
         return;
     }
     store_viewers_list(app->store, room, on_viewers, live_op_new(app, ev, s, ack, room));
@@ -621,17 +601,7 @@ static void on_kicked(store_t *st, const store_res_t *res, void *ud)
         free(op);
         return;
     }
-    for (size_t i = 0; i < res->nmembers; i++) {
-        const store_member_t *m = &res->members[i];
-        live_bus_kicked(app, m->node, op->room, m->id);
-        char args[LIVE_ROOM_ID_MAX + LIVE_SOCK_ID_MAX + 48];
-        int n =
-            snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"viewerId\":\"%s\"}", op->room, m->id);
-        live_bus_room(app, LIVE_TO_ADMINS, op->room, NULL, "viewer-left", args, (size_t)n);
-    }
-    if (res->nmembers) {
-        live_bus_count(app, op->room, res->count);
-    }
+    live_announce_kicked(app, op->room, res);
     LOG_I("live", "viewer kicked", "\"room\":\"%s\",\"viewer\":\"%s\",\"by\":\"%s\",\"conns\":%zu",
           log_esc(op->room), log_esc(op->arg), log_esc(op->sub), res->nmembers);
     live_reply_ok(op, NULL);
@@ -641,7 +611,7 @@ static void on_kicked(store_t *st, const store_res_t *res, void *ud)
 void live_on_kick(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_KICK_VIEWER;
-    const char *room = need_room(app, s, ev, p, ack);
+    const char *room = live_need_room(app, s, ev, p, ack);
     if (!room) {
         return;
     }
@@ -650,7 +620,7 @@ void live_on_kick(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
         live_fail(app, s, ev, ack, APP_EINVALID_PAYLOAD, "viewerId must be a viewer's id");
         return;
     }
-    if (!allowed(app, s, ev, ack, room, true)) {
+    if (!live_allowed(app, s, ev, ack, room, true)) {
         return;
     }
     live_op_t *op = live_op_new(app, ev, s, ack, room);
@@ -669,14 +639,11 @@ static void on_media_state(store_t *st, const store_res_t *res, void *ud)
         free(op);
         return;
     }
-    if (res->changed && res->room->media_state) {
-        /* media-state {roomId, audio, video}: the stored object with roomId in front */
-        buf_t b;
-        buf_init(&b, 0);
-        buf_printf(&b, "{\"roomId\":\"%s\",%s", op->room, res->room->media_state + 1);
-        live_bus_room(op->app, LIVE_TO_MEMBERS, op->room, NULL, "media-state", (const char *)b.data,
-                      b.len);
-        buf_deinit(&b);
+    if (res->changed) {
+        /* media-state {roomId, audio, video}: op->arg holds `"audio":..,"video":..` as set */
+        char args[LIVE_ROOM_ID_MAX + 64];
+        int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",%s}", op->room, op->arg);
+        live_bus_room(op->app, LIVE_TO_MEMBERS, op->room, NULL, "media-state", args, (size_t)n);
     }
     live_reply_ok(op, NULL);
     free(op);
@@ -685,7 +652,7 @@ static void on_media_state(store_t *st, const store_res_t *res, void *ud)
 void live_on_media_state(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_MEDIA_STATE;
-    const char *room = need_room(app, s, ev, p, ack);
+    const char *room = live_need_room(app, s, ev, p, ack);
     if (!room) {
         return;
     }
@@ -694,15 +661,16 @@ void live_on_media_state(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
         live_fail(app, s, ev, ack, APP_EINVALID_PAYLOAD, "audio and video must be booleans");
         return;
     }
-    if (!allowed(app, s, ev, ack, room, true)) {
+    if (!live_allowed(app, s, ev, ack, room, true)) {
         return;
     }
-    char state[48];
-    snprintf(state, sizeof state, "{\"audio\":%s,\"video\":%s}",
+    live_op_t *op = live_op_new(app, ev, s, ack, room);
+    snprintf(op->arg, sizeof op->arg, "\"audio\":%s,\"video\":%s",
              json_is_true(ja) ? "true" : "false", json_is_true(jv) ? "true" : "false");
+    char state[sizeof op->arg + 2];
+    snprintf(state, sizeof state, "{%s}", op->arg);
     store_patch_t patch = { .set = STORE_SET_MEDIA_STATE, .media_state = state };
-    store_room_update(app->store, room, live_user(s)->who.sub, true, &patch, on_media_state,
-                      live_op_new(app, ev, s, ack, room));
+    store_room_update(app->store, room, live_user(s)->who.sub, true, &patch, on_media_state, op);
 }
 
 static void on_recording_room(store_t *st, const store_res_t *res, void *ud)
@@ -722,8 +690,8 @@ static void on_recording_room(store_t *st, const store_res_t *res, void *ud)
 void live_on_recording(live_t *app, sio_socket_t *s, json_t *p, int64_t ack, bool start)
 {
     const int ev = start ? LIVE_EV_START_RECORDING : LIVE_EV_STOP_RECORDING;
-    const char *room = need_room(app, s, ev, p, ack);
-    if (!room || !allowed(app, s, ev, ack, room, true)) {
+    const char *room = live_need_room(app, s, ev, p, ack);
+    if (!room || !live_allowed(app, s, ev, ack, room, true)) {
         return;
     }
     store_room_get(app->store, room, on_recording_room, live_op_new(app, ev, s, ack, room));

@@ -659,7 +659,8 @@ export function liveSuite(backend) {
       await ackOk(admin, 'ice-candidate', { roomId, candidate: { candidate: 'c'.repeat(1024) } }, '1 KiB');
       for (const [c, what] of [[undefined, 'missing'], [{ candidate: 'c'.repeat(1025) }, '1 KiB + 1'], ['candidate:1', 'string'],
         [{ sdpMid: '0' }, 'no candidate'], [{ candidate: 5 }, 'number'], [{ candidate: 'c', sdpMid: 0 }, 'sdpMid number'],
-        [{ candidate: 'c', sdpMLineIndex: '0' }, 'sdpMLineIndex string'], [[], 'array']]) {
+        [{ candidate: 'c', sdpMLineIndex: '0' }, 'sdpMLineIndex string'], [[], 'array'],
+        [{ candidate: 'c', sdpMid: 'm'.repeat(1025) }, 'sdpMid 1 KiB + 1'], [{ candidate: 'c', sdpMLineIndex: -1 }, 'sdpMLineIndex negative']]) {
         await ackErr(viewer, 'ice-candidate', c === undefined ? { roomId } : { roomId, candidate: c }, 'invalid_payload', what);
       }
       await ackErr(await ctx.viewer(), 'ice-candidate', { roomId, candidate: cand }, 'forbidden', 'not a member');
