@@ -8,6 +8,7 @@
 #include "../proto/err.h"
 #include "http.h"
 #include "sio_impl.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -570,6 +571,38 @@ void sio_server_free(sio_server_t *srv)
     }
     strmap_deinit(&srv->nsps);
     free(srv);
+}
+
+void sio__count_out(sio_server_t *srv, const char *event, uint64_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    unsigned i;
+    for (i = 0; i < srv->nev_out; i++) {
+        if (!strcmp(srv->ev_out[i].name, event)) {
+            srv->ev_out[i].count += n;
+            return;
+        }
+    }
+    if (srv->nev_out < SIO_EV_NAMES && strlen(event) < sizeof srv->ev_out[0].name) {
+        snprintf(srv->ev_out[i].name, sizeof srv->ev_out[i].name, "%s", event);
+        srv->ev_out[i].count = n;
+        srv->nev_out++;
+        return;
+    }
+    srv->ev_out[SIO_EV_NAMES].count += n;
+}
+
+void sio_server_events_out(const sio_server_t *srv,
+                           void (*fn)(const char *event, uint64_t count, void *ud), void *ud)
+{
+    for (unsigned i = 0; i < srv->nev_out; i++) {
+        fn(srv->ev_out[i].name, srv->ev_out[i].count, ud);
+    }
+    if (srv->ev_out[SIO_EV_NAMES].count) {
+        fn("other", srv->ev_out[SIO_EV_NAMES].count, ud);
+    }
 }
 
 void sio_server_stats(const sio_server_t *srv, sio_stats_t *out)

@@ -158,4 +158,12 @@ typedef struct sio_stats {
 } sio_stats_t;
 void sio_server_stats(const sio_server_t *srv, sio_stats_t *out);
 
+/* Events sent to clients, by event name: emits count one each, a broadcast counts one per
+ * recipient. The first SIO_EV_NAMES distinct names (of at most 31 bytes) are counted under
+ * their own name, the rest under "other" (names come from the app, but this bounds the table
+ * anyway). Calls fn for each name with its count. */
+#define SIO_EV_NAMES 48
+void sio_server_events_out(const sio_server_t *srv,
+                           void (*fn)(const char *event, uint64_t count, void *ud), void *ud);
+
 #endif

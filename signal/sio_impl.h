@@ -20,10 +20,18 @@ struct sio_server {
     list_t clients;
     bool closing;
     sio_stats_t st;
+    struct {
+        char name[32];
+        uint64_t count;
+    } ev_out[SIO_EV_NAMES + 1]; /* the last slot is "other" */
+    unsigned nev_out;
     tq_t tq;             /* the clients' deadlines (one timer for all) */
     tq_list_t l_connect; /* connect timeout (connect_timeout) */
     tq_list_t l_reap;    /* closed clients: freed on the next tick */
 };
+
+/* Counts n deliveries of event (sio_server_events_out). */
+void sio__count_out(sio_server_t *srv, const char *event, uint64_t n);
 
 struct sio_nsp {
     sio_server_t *srv;

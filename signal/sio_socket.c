@@ -132,6 +132,9 @@ int sio_emit_bin(sio_socket_t *s, const char *event, const char *args, size_t ar
         sio__encode_event(s->nsp->name, -1, event, args, args ? args_len : 0, (unsigned)natt);
     int rc = sio__send(s, pkt, att, natt);
     shbuf_unref(pkt);
+    if (rc == 0) {
+        sio__count_out(s->nsp->srv, event, 1);
+    }
     return rc;
 }
 
@@ -195,6 +198,9 @@ int sio_emit_ack(sio_socket_t *s, const char *event, const char *args, size_t ar
     shbuf_t *pkt = sio__encode_event(s->nsp->name, a->id, event, args, args ? args_len : 0, 0);
     int rc = sio__send(s, pkt, NULL, 0);
     shbuf_unref(pkt);
+    if (rc == 0) {
+        sio__count_out(s->nsp->srv, event, 1);
+    }
     if (rc != 0) {
         /* not sent: settle on the next iteration, never inside the caller */
         uv_timer_start(&a->timer, on_ack_timeout, 0, 0);
@@ -353,5 +359,6 @@ size_t sio_broadcast_bin(sio_nsp_t *n, const char *room, const char *except_id, 
     b.pkt = sio__encode_event(n->name, -1, event, args, args ? args_len : 0, (unsigned)natt);
     sio_room_foreach(n, room, bcast_one, &b);
     shbuf_unref(b.pkt);
+    sio__count_out(n->srv, event, b.count);
     return b.count;
 }
