@@ -152,15 +152,26 @@ static void op_start(mem_t *m, const store_req_t *r, store_cb cb, void *ud)
     ok(m, r, cb, ud, res_room(m, r->room, changed));
 }
 
-static void op_stop(mem_t *m, const store_req_t *r, store_cb cb, void *ud)
+/* The request's room when it exists and r->owner (if given) owns it; else fails the request
+ * (ENOTFOUND, then EFORBIDDEN: STATE.md's order) and returns NULL. */
+static json_t *owned_room(mem_t *m, const store_req_t *r, store_cb cb, void *ud)
 {
     json_t *room = json_object_get(m->rooms, r->room);
     if (!room) {
         fail(m, r, cb, ud, STORE_ENOTFOUND);
-        return;
+        return NULL;
     }
     if (r->owner && strcmp(sget(room, "owner"), r->owner) != 0) {
         fail(m, r, cb, ud, STORE_EFORBIDDEN);
+        return NULL;
+    }
+    return room;
+}
+
+static void op_stop(mem_t *m, const store_req_t *r, store_cb cb, void *ud)
+{
+    json_t *room = owned_room(m, r, cb, ud);
+    if (!room) {
         return;
     }
     bool changed = iget(room, "live") && (!r->conn || !strcmp(sget(room, "ownerConn"), r->conn));
@@ -181,13 +192,8 @@ static void op_get(mem_t *m, const store_req_t *r, store_cb cb, void *ud)
 
 static void op_update(mem_t *m, const store_req_t *r, store_cb cb, void *ud)
 {
-    json_t *room = json_object_get(m->rooms, r->room);
+    json_t *room = owned_room(m, r, cb, ud);
     if (!room) {
-        fail(m, r, cb, ud, STORE_ENOTFOUND);
-        return;
-    }
-    if (r->owner && strcmp(sget(room, "owner"), r->owner) != 0) {
-        fail(m, r, cb, ud, STORE_EFORBIDDEN);
         return;
     }
     bool changed = !r->flag || iget(room, "live");
