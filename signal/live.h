@@ -147,7 +147,9 @@ struct live_room {
     /* a broadcast published from this node */
     char pub_conn[LIVE_SOCK_ID_MAX + 1]; /* "" when the publisher is not on this node */
     char pub_sfu[80];
-    bool pub_ready;         /* the publisher's media is connected on the SFU */
+    bool pub_ready;    /* the publisher's media is connected on the SFU */
+    double bitrate_in; /* from the last SFU stats of the room (publisher node), bit/s */
+    int64_t packets_lost;
     uv_timer_t grace_timer; /* the owner disconnected: end the broadcast unless back in time */
     uv_timer_t stats_timer; /* stream-stats every 2 s while live */
     int handles;

@@ -332,17 +332,9 @@ static void on_kicked(store_t *st, const store_res_t *res, void *ud)
         return;
     }
     json_t *conns = json_array();
+    live_announce_kicked(app, q->room, res); /* kicked, viewer-left per connection, count */
     for (size_t i = 0; i < res->nmembers; i++) {
-        const store_member_t *m = &res->members[i];
-        live_bus_kicked(app, m->node, q->room, m->id);
-        char args[LIVE_ROOM_ID_MAX + LIVE_SOCK_ID_MAX + 48];
-        int n =
-            snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"viewerId\":\"%s\"}", q->room, m->id);
-        live_bus_room(app, LIVE_TO_ADMINS, q->room, NULL, "viewer-left", args, (size_t)n);
-        json_array_append_new(conns, json_string(m->id));
-    }
-    if (res->nmembers) {
-        live_bus_count(app, q->room, res->count);
+        json_array_append_new(conns, json_string(res->members[i].id));
     }
     const char *user = res->nmembers ? res->members[0].user_id : NULL;
     LOG_I("admin", "viewer kicked",
@@ -374,9 +366,7 @@ static void on_ended(store_t *st, const store_res_t *res, void *ud)
         return;
     }
     if (res->changed) {
-        char args[LIVE_ROOM_ID_MAX + 64];
-        int n = snprintf(args, sizeof args, "{\"roomId\":\"%s\",\"reason\":\"stopped\"}", q->room);
-        live_bus_room(app, LIVE_TO_MEMBERS, q->room, NULL, "stream-ended", args, (size_t)n);
+        live_announce_ended(app, q->room, "stopped");
         LOG_I("admin", "stream ended", "\"room\":\"%s\",\"by\":\"%s\",\"reason\":\"stopped\"",
               log_esc(q->room), log_esc(q->who.sub));
     }

@@ -80,6 +80,52 @@ static int on_health(http_req_t *req, http_res_t *res, void *ud)
 
 /* ---- /metrics ------------------------------------------------------------------------------ */
 
+typedef struct events_out_ctx {
+    buf_t *b;
+} events_out_ctx_t;
+
+static void events_out_one(const char *event, uint64_t count, void *ud)
+{
+    events_out_ctx_t *c = ud;
+    char l[96];
+    prom_sample(c->b, "onair_events_out_total", prom_label(l, sizeof l, "event", event),
+                (double)count);
+}
+
+/* Per-room gauges of the rooms this node knows: members here (viewers and admins connected to
+ * this node), and, for the rooms published from this node, the publisher's bitrate and losses
+ * as the SFU last reported them. Room ids are [A-Za-z0-9_-], safe as label values. */
+static void metrics_rooms(live_t *app, buf_t *b)
+{
+    size_t i;
+    char l[96], sroom[LIVE_ROOM_ID_MAX + 3];
+    prom_family(b, "onair_room_members", "gauge", "members of a room connected to this node");
+    for (strmap_ent_t *e = strmap_first(&app->rooms, &i); e; e = strmap_next(&app->rooms, e, &i)) {
+        live_room_t *r = e->val;
+        snprintf(sroom, sizeof sroom, "r:%s", r->id);
+        prom_sample(b, "onair_room_members", prom_label(l, sizeof l, "room", r->id),
+                    (double)sio_room_size(app->nsp, sroom));
+    }
+    prom_family(b, "onair_room_bitrate_in_bits", "gauge",
+                "publisher bitrate of a room published from this node (bit/s, from its SFU)");
+    for (strmap_ent_t *e = strmap_first(&app->rooms, &i); e; e = strmap_next(&app->rooms, e, &i)) {
+        live_room_t *r = e->val;
+        if (r->pub_conn[0]) {
+            prom_sample(b, "onair_room_bitrate_in_bits", prom_label(l, sizeof l, "room", r->id),
+                        r->bitrate_in);
+        }
+    }
+    prom_family(b, "onair_room_packets_lost", "gauge",
+                "packets the publisher of a room published from this node lost (from its SFU)");
+    for (strmap_ent_t *e = strmap_first(&app->rooms, &i); e; e = strmap_next(&app->rooms, e, &i)) {
+        live_room_t *r = e->val;
+        if (r->pub_conn[0]) {
+            prom_sample(b, "onair_room_packets_lost", prom_label(l, sizeof l, "room", r->id),
+                        (double)r->packets_lost);
+        }
+    }
+}
+
 static int on_metrics(http_req_t *req, http_res_t *res, void *ud)
 {
     live_t *app = ud;
@@ -116,6 +162,11 @@ static int on_metrics(http_req_t *req, http_res_t *res, void *ud)
     prom_sample(&b, "onair_room_events_total", "direction=\"in\"", (double)app->bus_in);
     prom_family(&b, "onair_local_rooms", "gauge", "rooms with members or a publisher on this node");
     prom_sample(&b, "onair_local_rooms", NULL, (double)app->rooms.n);
+    metrics_rooms(app, &b);
+    prom_family(&b, "onair_events_out_total", "counter",
+                "events sent to clients, by name (a broadcast counts each recipient)");
+    events_out_ctx_t eo = { &b };
+    sio_server_events_out(app->sio, events_out_one, &eo);
 
     store_stats_t st;
     store_stats(app->store, &st);

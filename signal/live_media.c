@@ -590,11 +590,17 @@ void live_on_restart_ice(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 /* ---- closing peers -----------------------------------------------------------------------------
  */
 
-static void close_peer(live_t *app, const char *peer)
+/* Closes a peer on its SFU. hold_ms > 0 (a publisher): its subscribers wait that long for a
+ * new publisher of the room, which then feeds them without a new offer (docs/SFU.md). */
+static void close_peer(live_t *app, const char *peer, long hold_ms)
 {
     sfu_t *sfu = peer_sfu(app, peer);
     if (sfu) {
-        sfu_call(sfu, "peer.close", json_pack("{s:s}", "peer", peer), NULL, NULL);
+        json_t *params = json_pack("{s:s}", "peer", peer);
+        if (hold_ms > 0) {
+            json_object_set_new(params, "hold_ms", json_integer(hold_ms));
+        }
+        sfu_call(sfu, "peer.close", params, NULL, NULL);
     }
     peer_forget(app, peer);
 }
@@ -603,10 +609,12 @@ void live_media_close_peers(live_t *app, const char *room, const char *conn, boo
 {
     char peer[LIVE_PEER_ID_MAX];
     peer_id(peer, 'S', room, conn);
-    close_peer(app, peer);
+    close_peer(app, peer, 0);
     if (publisher) {
+        /* the owner's connection dropped: the viewers keep their connections through the
+         * publisher grace period, so an owner back in time feeds them again unchanged */
         peer_id(peer, 'P', room, conn);
-        close_peer(app, peer);
+        close_peer(app, peer, app->cfg.publisher_grace_ms + 1000);
     }
 }
 

@@ -45,6 +45,11 @@ static void on_sfu_stats(const char *sfu_id, const char *err, const char *msg, j
         if (id && !strcmp(id, o->room)) {
             o->bitrate_in = json_number_value(json_object_get(it, "bitrate_in"));
             o->lost = json_integer_value(json_object_get(it, "packets_lost"));
+            live_room_t *r = live_room_get(o->app, o->room, false);
+            if (r) { /* for /metrics */
+                r->bitrate_in = o->bitrate_in;
+                r->packets_lost = o->lost;
+            }
         }
     }
     if (o->app->closing) {
