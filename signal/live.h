@@ -54,6 +54,7 @@ typedef struct live_cfg {
     long chat_limit, chat_window_ms, events_per_s;
     long publisher_grace_ms;
     long kick_ban_ms;
+    long max_rooms_per_conn;
     long room_idle_ms;
     long stats_interval_ms;
     long node_ttl_ms;
@@ -215,6 +216,8 @@ void live_room_json(buf_t *b, const store_room_t *r);
 void live_ice_servers(live_t *app, buf_t *b, const char *sub);
 /* Registers (refreshes) a READY SFU of this node in the shared SFU registry. */
 void live_sfu_beat(live_t *app, sfu_t *sfu);
+/* False (and answers conflict) when the connection may not take one more room. */
+bool live_room_quota(live_t *app, sio_socket_t *s, int ev, int64_t ack, const char *room);
 /* Records that the user's connection is in room (local refs, channel subscription). */
 void live_user_add_room(live_user_t *u, const char *room);
 bool live_user_has_room(const live_user_t *u, const char *room);

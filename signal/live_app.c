@@ -75,6 +75,9 @@ static const cfg_opt_t live_opts[] = {
       "events per second per connection" },
     { "publisher-grace", "PUBLISHER_GRACE_MS", CFG_INT, &cfg_store.publisher_grace_ms, "10000",
       "how long a disconnected owner may take to come back (ms)" },
+    { "max-rooms-per-connection", "MAX_ROOMS_PER_CONNECTION", CFG_INT,
+      &cfg_store.max_rooms_per_conn, "16",
+      "rooms one connection may join or start (bounds per-connection state)" },
     { "kick-ban", "KICK_BAN_MS", CFG_INT, &cfg_store.kick_ban_ms, "60000",
       "how long a kicked viewer may not rejoin (ms)" },
     { "room-idle", "ROOM_IDLE_MS", CFG_INT, &cfg_store.room_idle_ms, "86400000",
@@ -438,11 +441,11 @@ int live_app_start(uv_loop_t *loop, sio_server_t *sio, http_server_t *http, live
     }
     if (app->cfg.kick_ban_ms < 0 || app->cfg.kick_ban_ms > UINT32_MAX ||
         app->cfg.publisher_grace_ms < 0 || app->cfg.stats_interval_ms <= 0 ||
-        app->cfg.node_ttl_ms < 300 || app->cfg.max_viewers < 0 ||
+        app->cfg.node_ttl_ms < 300 || app->cfg.max_viewers < 0 || app->cfg.max_rooms_per_conn < 1 ||
         app->cfg.max_viewers > UINT32_MAX) {
         snprintf(err, errlen,
                  "invalid option value (kick-ban, publisher-grace, stats-interval, "
-                 "node-ttl >= 300 or max-viewers)");
+                 "node-ttl >= 300, max-viewers or max-rooms-per-connection >= 1)");
         goto fail;
     }
     auth_cfg_t ac = { .secret = app->cfg.jwt_secret,

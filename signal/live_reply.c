@@ -260,3 +260,31 @@ void live_user_del_room(live_user_t *u, const char *room)
         }
     }
 }
+
+static void on_quota_room(store_t *st, const store_res_t *res, void *ud)
+{
+    live_op_t *op = ud;
+    if (res->err) {
+        live_reply_store_err(op, res); /* not_found comes before conflict (PROTOCOL.md 3) */
+    } else {
+        live_reply_err(op, APP_ECONFLICT, "this connection is in too many rooms; leave one");
+    }
+    free(op);
+}
+
+bool live_room_quota(live_t *app, sio_socket_t *s, int ev, int64_t ack, const char *room)
+{
+    live_user_t *u = live_user(s);
+    if (live_user_has_room(u, room) || u->nrooms < (size_t)app->cfg.max_rooms_per_conn) {
+        return true;
+    }
+    /* not in PROTOCOL.md: a bound on per-connection state (rooms, channel subscriptions).
+     * Over it the answer is conflict, after not_found for a room that does not exist. */
+    if (ev == LIVE_EV_START_STREAM) { /* start-stream creates rooms: no not_found */
+        live_fail(app, s, ev, ack, APP_ECONFLICT,
+                  "this connection is in too many rooms; leave one");
+        return false;
+    }
+    store_room_get(app->store, room, on_quota_room, live_op_new(app, ev, s, ack, room));
+    return false;
+}

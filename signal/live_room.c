@@ -149,7 +149,7 @@ void live_on_start_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
             return;
         }
     }
-    if (!live_allowed(app, s, ev, ack, room, true)) {
+    if (!live_allowed(app, s, ev, ack, room, true) || !live_room_quota(app, s, ev, ack, room)) {
         return;
     }
     start_op_t *so = xcalloc(1, sizeof(*so));
@@ -324,7 +324,8 @@ void live_on_join_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
 {
     const int ev = LIVE_EV_JOIN_STREAM;
     const char *room = live_need_room(app, s, ev, p, ack);
-    if (!room || !live_allowed(app, s, ev, ack, room, false)) {
+    if (!room || !live_allowed(app, s, ev, ack, room, false) ||
+        !live_room_quota(app, s, ev, ack, room)) {
         return;
     }
     live_room_subscribed(app, room, join_subscribed, live_op_new(app, ev, s, ack, room));
