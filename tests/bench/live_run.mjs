@@ -17,8 +17,10 @@
 // server CPU per join; the admin's viewer-count must reach LIVE_VIEWERS; server RSS per viewer
 // (VmRSS after - before, summed over the nodes, / viewers); (c) the admin sends LIVE_MSGS
 // chat-messages (acked, LIVE_WINDOW in flight) and every member (viewers and the admin) counts
-// them: deliveries/s and server CPU (utime+stime of every node) per delivery. Prints a
-// markdown table of medians; writes JSON to BENCH_OUT.
+// them: deliveries/s and server CPU (utime+stime of every node) per delivery; (d) with 50 chat
+// messages of history now, LIVE_SEQ_JOINS viewers leave and join again, one at a time: join
+// latency and CPU. On Redis, the commands per join / chat message / leave+join (INFO
+// commandstats) go to the JSON. Prints a markdown table of medians; writes JSON to BENCH_OUT.
 import { execFileSync, fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -323,20 +325,30 @@ async function benchOne(key, W, run) {
     r.writesPerDelivery = (nodeWrites() - w0) / deliveries;
     r.redisCpuUsPerDelivery = S.redisPid ? ((redisCpu() - rc0) * 1e6) / deliveries : null;
     if (S.redisPort) r.redisPerChat = perUnit(redisCalls(S.redisPort), cfg.msgs);
-    if (r.redisPerChat) log(`${key}: Redis per chat message: ${JSON.stringify(r.redisPerChat)}`);
-
-    // (d) the room now has 50 chat messages of history: viewers leave and join again, one at a time
-    const histLat = [];
-    const histErr = await oneAtATime(W, 'rejoin', cfg.seqJoins, seqShare, histLat);
-    if (histErr) throw new Error(`leave/join-stream refused: ${histErr}`);
-    histLat.sort((x, y) => x - y);
-    r.histJoinP50 = pct(histLat, 50) / 1000;
-    r.histJoinP99 = pct(histLat, 99) / 1000;
-    log(`${key}: join-stream with 50 messages of history, one at a time: p50 ${r.histJoinP50.toFixed(2)} p99 ${r.histJoinP99.toFixed(2)} ms`);
     log(
       `${key}: chat ${cfg.msgs} x ${cfg.viewers + 1}: ${Math.round(r.deliveriesPerS)} deliveries/s, ` +
         `${r.cpuUsPerDelivery.toFixed(3)} us CPU/delivery, ${r.writesPerDelivery.toFixed(3)} writes/delivery` +
         (S.redisPid ? ` (+ Redis ${r.redisCpuUsPerDelivery.toFixed(3)})` : ''),
+    );
+    if (r.redisPerChat) log(`${key}: Redis per chat message: ${JSON.stringify(r.redisPerChat)}`);
+
+    // (d) the room now has 50 chat messages of history: viewers leave and join again, one at a time
+    const histLat = [];
+    if (S.redisPort) redisCalls(S.redisPort, true);
+    c0 = nodeCpu();
+    t0 = now();
+    const histErr = await oneAtATime(W, 'rejoin', cfg.seqJoins, seqShare, histLat);
+    r.rejoinS = (now() - t0) / 1000;
+    r.cpuUsPerRejoin = ((nodeCpu() - c0) * 1e6) / cfg.seqJoins;
+    if (S.redisPort) r.redisPerRejoin = perUnit(redisCalls(S.redisPort), cfg.seqJoins);
+    if (histErr) throw new Error(`leave/join-stream refused: ${histErr}`);
+    histLat.sort((x, y) => x - y);
+    r.histJoinP50 = pct(histLat, 50) / 1000;
+    r.histJoinP99 = pct(histLat, 99) / 1000;
+    log(
+      `${key}: join-stream with 50 messages of history, one at a time: p50 ${r.histJoinP50.toFixed(2)} p99 ` +
+        `${r.histJoinP99.toFixed(2)} ms; leave + join: ${r.cpuUsPerRejoin.toFixed(0)} us CPU (${cfg.seqJoins} in ${r.rejoinS.toFixed(2)} s)` +
+        (r.redisPerRejoin ? `; Redis per leave + join: ${JSON.stringify(r.redisPerRejoin)}` : ''),
     );
   } finally {
     if (admin) await admin.close();
@@ -367,6 +379,7 @@ const METRICS = [
   ['seqJoinP99', `join-stream into the full room, one at a time, p99 (ms)`, 2],
   ['histJoinP50', 'join-stream with 50 chat messages of history, one at a time, p50 (ms)', 2],
   ['histJoinP99', 'join-stream with 50 chat messages of history, one at a time, p99 (ms)', 2],
+  ['cpuUsPerRejoin', 'server CPU per leave-stream + join-stream with that history (µs, all nodes)', 0],
   ['deliveriesPerS', `chat fan-out: deliveries/s (1 admin -> ${cfg.viewers} + itself)`, 0],
   ['cpuUsPerDelivery', 'chat fan-out: server CPU per delivery (µs, all nodes)', 3],
   ['writesPerDelivery', 'chat fan-out: server write system calls per delivery', 3],
