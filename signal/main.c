@@ -237,7 +237,11 @@ int main(int argc, char **argv)
     memset(&m, 0, sizeof m);
     m.app = app;
     uv_loop_init(&m.loop);
-    http_cors_t cors = { app->cors_origin ? app->cors_origin() : NULL, false };
+    /* A listed origin is echoed with Allow-Credentials, as Node's cors({origin, credentials:
+     * true}) does: socket.io-client 2.x sends credentialed XHRs (withCredentials defaults to
+     * true), which a browser refuses without it. "*" can never carry credentials. */
+    const char *origin = app->cors_origin ? app->cors_origin() : NULL;
+    http_cors_t cors = { origin, origin && strcmp(origin, "*") != 0 };
     m.http = http_server_new(&m.loop, NULL, &cors);
     if (setup_tls(m.http) != 0 || setup_rate_limit(m.http) != 0) {
         http_server_close(m.http, on_http_closed, &m);

@@ -150,6 +150,8 @@ describe('livestream HTTP: CORS_ORIGIN', () => {
       const ok = await raw(`${node.url}${poll}`, { headers: { origin: 'https://ok.example' } });
       assert.equal(ok.status, 200);
       assert.equal(ok.headers['access-control-allow-origin'], 'https://ok.example');
+      // socket.io-client 2.x sends credentialed XHRs: a listed origin carries Allow-Credentials
+      assert.equal(ok.headers['access-control-allow-credentials'], 'true');
       const evil = await raw(`${node.url}${poll}`, { headers: { origin: 'https://evil.example' } });
       assert.equal(evil.headers['access-control-allow-origin'], undefined);
       const pre = await raw(`${node.url}${poll}`, {
@@ -158,6 +160,7 @@ describe('livestream HTTP: CORS_ORIGIN', () => {
       });
       assert.equal(pre.status, 204);
       assert.equal(pre.headers['access-control-allow-origin'], 'https://ok.example');
+      assert.equal(pre.headers['access-control-allow-credentials'], 'true');
       const tok = await raw(`${node.url}/api/dev-token`, { method: 'POST', headers: { origin: 'https://ok.example' }, body: '{"role":"viewer"}' });
       assert.equal(tok.status, 200);
       assert.equal(tok.headers['access-control-allow-origin'], 'https://ok.example');
