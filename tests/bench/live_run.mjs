@@ -6,7 +6,8 @@
 //   node the Node.js reference, tests/bench/live_ref.mjs (socket.io 4.8, one node, in-memory)
 // each on fresh processes per run (the order alternates between runs), with the same clients.
 // Started by `BENCH=live scripts/bench.sh`; settings from the environment:
-//   BENCH_RUNS (3) LIVE_VIEWERS (5000) LIVE_SEQ_JOINS (200) LIVE_JOIN_CONC (8, per worker)
+//   BENCH_RUNS (3) LIVE_VIEWERS (5000) LIVE_SEQ_JOINS (200) LIVE_REJOINS (2000)
+//   LIVE_JOIN_CONC (8, per worker)
 //   LIVE_MSGS (300) LIVE_WINDOW (20) LIVE_WORKERS (4) LIVE_SERVERS ("c2,c1,node")
 //   LIVE_TIMEOUT_S (1200, the whole run) ONAIR_RELEASE_BUILD (build/release) BENCH_OUT (build/bench)
 //   BENCH_LOG_LEVEL (info) BENCH_TREE (the tree named in the table; default: git HEAD)
@@ -19,7 +20,8 @@
 // chat-messages (acked, LIVE_WINDOW in flight) and every member (viewers and the admin) counts
 // them: deliveries/s and server CPU (utime+stime of every node) per delivery; (d) with 50 chat
 // messages of history now, LIVE_SEQ_JOINS viewers leave and join again, one at a time: join
-// latency and CPU. On Redis, the commands per join / chat message / leave+join (INFO
+// latency; server CPU per leave + join, LIVE_REJOINS of them with LIVE_JOIN_CONC in flight per
+// worker, before the chat (empty history) and after it (50 messages). On Redis, the commands per join / chat message / leave+join (INFO
 // commandstats) go to the JSON. Prints a markdown table of medians; writes JSON to BENCH_OUT.
 import { execFileSync, fork } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -35,6 +37,7 @@ const cfg = {
   runs: +env('BENCH_RUNS', 3),
   viewers: +env('LIVE_VIEWERS', 5000),
   seqJoins: +env('LIVE_SEQ_JOINS', 200),
+  rejoins: +env('LIVE_REJOINS', 2000),
   joinConc: +env('LIVE_JOIN_CONC', 8),
   msgs: +env('LIVE_MSGS', 300),
   window: +env('LIVE_WINDOW', 20),
@@ -206,6 +209,20 @@ async function oneAtATime(W, cmd, count, share, lat) {
   return err;
 }
 
+/** cfg.rejoins leave-stream + join-stream pairs, joinConc in flight per worker: server CPU
+ * (and Redis commands) per pair. */
+async function bulkRejoin(W, S, nodeCpu) {
+  if (S.redisPort) redisCalls(S.redisPort, true);
+  const c0 = nodeCpu();
+  const res = await withTimeout(W.all('rejoin', { room: ROOM, n: cfg.rejoins, conc: cfg.joinConc }, 'n'), 120000, 'rejoin');
+  const err = res.map((x) => x.firstError).find(Boolean);
+  if (err) throw new Error(`leave/join-stream refused: ${err}`);
+  return {
+    cpuUs: ((nodeCpu() - c0) * 1e6) / cfg.rejoins,
+    redis: S.redisPort ? perUnit(redisCalls(S.redisPort), cfg.rejoins) : null,
+  };
+}
+
 async function benchOne(key, W, run) {
   const secret = crypto.randomBytes(24).toString('base64url');
   const S = await SERVERS[key].start(secret);
@@ -291,6 +308,11 @@ async function benchOne(key, W, run) {
     );
 
     if (r.redisPerJoin) log(`${key}: Redis per join: ${JSON.stringify(r.redisPerJoin)}`);
+    const rj0 = await bulkRejoin(W, S, nodeCpu);
+    r.cpuUsPerRejoin0 = rj0.cpuUs;
+    r.redisPerRejoin0 = rj0.redis;
+    log(`${key}: ${cfg.rejoins} x leave + join, empty history: ${rj0.cpuUs.toFixed(0)} us CPU each` +
+      (rj0.redis ? `; Redis: ${JSON.stringify(rj0.redis)}` : ''));
 
     // (c) chat fan-out: the admin -> the room (every viewer and the admin itself)
     const expects = Promise.all(W.procs.map((_, i) => W.req(i, 'expect', { total: W.share(cfg.viewers, i) * cfg.msgs })));
@@ -334,21 +356,18 @@ async function benchOne(key, W, run) {
 
     // (d) the room now has 50 chat messages of history: viewers leave and join again, one at a time
     const histLat = [];
-    if (S.redisPort) redisCalls(S.redisPort, true);
-    c0 = nodeCpu();
-    t0 = now();
     const histErr = await oneAtATime(W, 'rejoin', cfg.seqJoins, seqShare, histLat);
-    r.rejoinS = (now() - t0) / 1000;
-    r.cpuUsPerRejoin = ((nodeCpu() - c0) * 1e6) / cfg.seqJoins;
-    if (S.redisPort) r.redisPerRejoin = perUnit(redisCalls(S.redisPort), cfg.seqJoins);
     if (histErr) throw new Error(`leave/join-stream refused: ${histErr}`);
     histLat.sort((x, y) => x - y);
     r.histJoinP50 = pct(histLat, 50) / 1000;
     r.histJoinP99 = pct(histLat, 99) / 1000;
+    const rj50 = await bulkRejoin(W, S, nodeCpu);
+    r.cpuUsPerRejoin50 = rj50.cpuUs;
+    r.redisPerRejoin50 = rj50.redis;
     log(
       `${key}: join-stream with 50 messages of history, one at a time: p50 ${r.histJoinP50.toFixed(2)} p99 ` +
-        `${r.histJoinP99.toFixed(2)} ms; leave + join: ${r.cpuUsPerRejoin.toFixed(0)} us CPU (${cfg.seqJoins} in ${r.rejoinS.toFixed(2)} s)` +
-        (r.redisPerRejoin ? `; Redis per leave + join: ${JSON.stringify(r.redisPerRejoin)}` : ''),
+        `${r.histJoinP99.toFixed(2)} ms; ${cfg.rejoins} x leave + join: ${rj50.cpuUs.toFixed(0)} us CPU each` +
+        (rj50.redis ? `; Redis: ${JSON.stringify(rj50.redis)}` : ''),
     );
   } finally {
     if (admin) await admin.close();
@@ -379,7 +398,8 @@ const METRICS = [
   ['seqJoinP99', `join-stream into the full room, one at a time, p99 (ms)`, 2],
   ['histJoinP50', 'join-stream with 50 chat messages of history, one at a time, p50 (ms)', 2],
   ['histJoinP99', 'join-stream with 50 chat messages of history, one at a time, p99 (ms)', 2],
-  ['cpuUsPerRejoin', 'server CPU per leave-stream + join-stream with that history (µs, all nodes)', 0],
+  ['cpuUsPerRejoin0', `server CPU per leave-stream + join-stream, empty history (µs; ${cfg.joinConc * cfg.workers} in flight)`, 0],
+  ['cpuUsPerRejoin50', `server CPU per leave-stream + join-stream, 50 messages of history (µs; ${cfg.joinConc * cfg.workers} in flight)`, 0],
   ['deliveriesPerS', `chat fan-out: deliveries/s (1 admin -> ${cfg.viewers} + itself)`, 0],
   ['cpuUsPerDelivery', 'chat fan-out: server CPU per delivery (µs, all nodes)', 3],
   ['writesPerDelivery', 'chat fan-out: server write system calls per delivery', 3],

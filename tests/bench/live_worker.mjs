@@ -8,9 +8,9 @@
 //   {cmd:'join', room, n, conc}
 //        -> the next n viewers that have not joined emit join-stream {roomId} with an ack, conc
 //           in flight; each emit -> ack time in µs; {lat: [µs...], fails, firstError}
-//   {cmd:'rejoin', room, n}
-//        -> the next n joined viewers (from the first, one at a time) emit leave-stream, then
-//           join-stream again (timed, as for join); {lat, fails, firstError}
+//   {cmd:'rejoin', room, n, conc}
+//        -> the next n joined viewers (round the joined ones, conc in flight) emit leave-stream,
+//           then join-stream again (timed, as for join); {lat, fails, firstError}
 //   {cmd:'expect', total} -> resolves once the joined viewers got `total` chat-message events
 //                            in all (counted from the command); {tEnd} (epoch ms)
 //   {cmd:'close'}         -> closes every viewer and waits for the closes; {n}
@@ -19,7 +19,7 @@ import { LiveClient, mintToken } from './live_client.mjs';
 
 let clients = [];
 let joined = 0; // clients[0..joined) have joined
-let rejoined = 0; // clients[0..rejoined) have left and joined again
+let rejoined = 0; // rejoins so far (the next is clients[rejoined % joined])
 const now = () => performance.timeOrigin + performance.now();
 
 const handlers = {
@@ -61,7 +61,7 @@ const handlers = {
     await Promise.all(Array.from({ length: Math.min(conc, end - joined) }, lane));
     return { lat, fails, firstError };
   },
-  async rejoin({ room, n }) {
+  async rejoin({ room, n, conc = 1 }) {
     const lat = [];
     let fails = 0;
     let firstError = null;
@@ -72,14 +72,20 @@ const handlers = {
         if (!firstError) firstError = txt.slice(0, 300);
       }
     };
-    for (const end = Math.min(joined, rejoined + n); rejoined < end; ) {
-      const c = clients[rejoined++];
-      check(await c.emitAck('leave-stream', { roomId: room }));
-      const t0 = process.hrtime.bigint();
-      const txt = await c.emitAck('join-stream', { roomId: room });
-      lat.push(Number(process.hrtime.bigint() - t0) / 1000);
-      check(txt);
-    }
+    n = Math.min(n, joined); // each viewer at most once per command
+    let left = n;
+    const lane = async () => {
+      while (left > 0) {
+        left--;
+        const c = clients[rejoined++ % joined];
+        check(await c.emitAck('leave-stream', { roomId: room }));
+        const t0 = process.hrtime.bigint();
+        const txt = await c.emitAck('join-stream', { roomId: room });
+        lat.push(Number(process.hrtime.bigint() - t0) / 1000);
+        check(txt);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(conc, n) }, lane));
     return { lat, fails, firstError };
   },
   expect({ total }) {
