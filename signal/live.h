@@ -10,6 +10,7 @@
  *   live_room.c   start/stop/join/leave/chat/get-viewers/kick/media-state/recording
  *   live_media.c  offer/answer/ice-candidate/restart-ice, the SFU pool's events
  *   live_stats.c  stream-stats
+ *   live_owner.c  the owner's other connections as members of its rooms
  *
  * Ownership: the app (live_t) owns the store, the SFU pool, the auth verifier, its timers and
  * the per-room local state (live_room_t). Each Socket.IO socket owns its live_user_t (socket
@@ -39,6 +40,10 @@
 #define LIVE_PEER_ID_MAX (2 + LIVE_ROOM_ID_MAX + 1 + LIVE_SOCK_ID_MAX + 1)
 /* ice-candidates one connection may trickle while its offer waits for the store (live_media.c) */
 #define LIVE_OFFER_CANDS_MAX 64
+/* rooms one connection may be a member of as its user owns them (live_owner.c) */
+#define LIVE_OWNED_MAX 64
+/* the channel every node subscribes: 'O' messages, a room went live under an owner */
+#define LIVE_OWNERS_CHANNEL "owners"
 
 typedef struct live_cfg {
     const char *node_id;
@@ -153,6 +158,10 @@ struct live_room {
     int64_t packets_lost;
     uv_timer_t grace_timer; /* the owner disconnected: end the broadcast unless back in time */
     uv_timer_t stats_timer; /* stream-stats every 2 s while live */
+    /* the owner as last read from the store (live_owner.c), NULL: unknown or none */
+    char *owner;
+    bool owner_reading; /* a read of the owner is in flight */
+    bool owner_dirty;   /* the owner changed again during that read: read once more */
     int handles;
     bool freeing;
 };
@@ -167,6 +176,10 @@ typedef struct live_user {
     /* rooms this connection joined or publishes, as live_room_t references */
     char **rooms;
     size_t nrooms;
+    /* rooms this admin connection is a member of because its user owns them (live_owner.c),
+     * each a live_room_t reference; at most LIVE_OWNED_MAX */
+    char **owned;
+    size_t nowned;
 } live_user_t;
 
 /* live_op_t flags */
@@ -243,6 +256,8 @@ void live_bus_count(live_t *app, const char *room, int64_t count);
  * or that a viewer connection was kicked (its node detaches it). */
 void live_bus_ready(live_t *app, const char *room);
 void live_bus_kicked(live_t *app, const char *node, const char *room, const char *conn);
+/* Tells every node (LIVE_OWNERS_CHANNEL) that room went live under owner (a sub). */
+void live_bus_owner(live_t *app, const char *room, const char *owner);
 /* The store's pub/sub delivery callback. */
 void live_bus_on_message(store_t *st, const char *channel, const char *data, size_t len, void *ud);
 /* Local room state: get (create) / release. */
@@ -293,6 +308,20 @@ void live_rooms_resync(live_t *app);
 /* Ends room's broadcast with reason (publisher-left, media-failed); conn: only if it is still
  * the publishing connection (NULL: unconditionally). */
 void live_end_broadcast(live_t *app, const char *room, const char *conn, const char *reason);
+
+/* ---- live_owner.c ---- */
+/* An admin connection connected: it joins "u:<sub>" and, once the store answers, the rooms its
+ * user owns. */
+void live_owner_connected(live_t *app, sio_socket_t *s);
+/* The connection is going: drops its owner memberships (the core leaves its Socket.IO rooms). */
+void live_owner_disconnected(live_user_t *u);
+/* The store says room's owner is owner (NULL: no such room): this node's connections of owner
+ * become members, the others that were members as owners stop being (unless they joined). The
+ * room's channel must be subscribed already (or the caller holds the local room). */
+void live_owner_apply(live_t *app, const char *room, const char *owner);
+/* An 'O' message: room went live under owner; re-reads the owner when this node cares. */
+void live_owner_changed(live_t *app, const char *room, const char *owner);
+bool live_user_owns(const live_user_t *u, const char *room);
 
 /* ---- live_media.c ---- */
 void live_on_offer(live_t *app, sio_socket_t *s, json_t *p, int64_t ack);

@@ -117,6 +117,10 @@ static void user_free(void *p)
         free(u->rooms[i]);
     }
     free(u->rooms);
+    for (size_t i = 0; i < u->nowned; i++) {
+        free(u->owned[i]);
+    }
+    free(u->owned);
     auth_identity_deinit(&u->who);
     free(u);
 }
@@ -147,6 +151,7 @@ static int on_connect(sio_socket_t *s, const sio_handshake_t *hs, void *ud, char
         return -1;
     }
     sio_socket_set_data(s, u, user_free);
+    live_owner_connected(app, s); /* PROTOCOL.md 10: a member of the rooms its user owns */
     LOG_I("live", "connected",
           "\"sock\":\"%s\",\"sub\":\"%s\",\"role\":\"%s\",\"transport\":\"%s\",\"token\":\"%s\"",
           log_esc(u->sock_id), log_esc(u->who.sub), auth_role_str(u->who.role),
@@ -249,6 +254,7 @@ static void on_disconnect(sio_socket_t *s, const char *reason, void *ud)
         live_user_del_room(u, room); /* no-op when live_member_leave already did */
         free(room);
     }
+    live_owner_disconnected(u);
 }
 
 /* ---- node heartbeat, reaping, room expiry -------------------------------------------------- */
@@ -471,6 +477,8 @@ int live_app_start(uv_loop_t *loop, sio_server_t *sio, http_server_t *http, live
     /* events for one connection (kicks, ...) arrive on this node's own channel */
     snprintf(app->node_channel, sizeof app->node_channel, "n:%s", app->cfg.node_id);
     store_subscribe(app->store, app->node_channel, NULL, NULL);
+    /* rooms going live under an owner, for the owner's connections on every node */
+    store_subscribe(app->store, LIVE_OWNERS_CHANNEL, NULL, NULL);
 
     sfu_pool_config_t pc = { .node_id = app->cfg.node_id,
                              .spawn = (int)app->cfg.sfu_spawn,
@@ -559,6 +567,7 @@ void live_app_stop(live_t *app)
     live_rec_close_all(app); /* each recorder finishes its file */
     live_rooms_close_all(app);
     store_unsubscribe(app->store, app->node_channel);
+    store_unsubscribe(app->store, LIVE_OWNERS_CHANNEL);
     uv_close((uv_handle_t *)&app->beat_timer, NULL);
     uv_close((uv_handle_t *)&app->expire_timer, NULL);
     sfu_pool_close(app->sfus);

@@ -7,7 +7,8 @@
  * for one connection go to its node's channel "n:<node>". Message format (text):
  *   <kind>\t<room>\t<conn or except or ->\t<event or count>\n<raw JSON args>
  * kinds: M members, A admins, C one connection, V viewer count changed (the value is informative:
- * receivers read the count from the store), R publisher ready, K kicked. */
+ * receivers read the count from the store), R publisher ready, K kicked, O the room went live
+ * under the owner in the body (channel "owners", every node: live_owner.c). */
 #include "../common/clock.h"
 #include "../common/log.h"
 #include "../common/xalloc.h"
@@ -82,6 +83,12 @@ void live_bus_kicked(live_t *app, const char *node, const char *room, const char
     char ch[160];
     snprintf(ch, sizeof ch, "n:%s", node && *node ? node : app->cfg.node_id);
     publish(app, ch, 'K', room, conn, NULL, NULL, 0);
+}
+
+void live_bus_owner(live_t *app, const char *room, const char *owner)
+{
+    /* the sub goes in the body: it may hold any character */
+    publish(app, LIVE_OWNERS_CHANNEL, 'O', room, NULL, NULL, owner, strlen(owner));
 }
 
 /* ---- viewer-count coalescer (PROTOCOL.md 5, 10): at most once a second per room, only on a
@@ -238,6 +245,15 @@ void live_bus_on_message(store_t *st, const char *channel, const char *data, siz
             deliver_kicked(app, room, who);
         }
         break;
+    case 'O': {
+        char owner[512];
+        if (args_len > 0 && args_len < sizeof owner && !memchr(args, 0, args_len)) {
+            memcpy(owner, args, args_len);
+            owner[args_len] = 0;
+            live_owner_changed(app, room, owner);
+        }
+        break;
+    }
     default:
         break;
     }
@@ -353,6 +369,8 @@ static void room_free(live_room_t *r)
     r->sub_ctx = NULL;
     run_waiters(r);
     strmap_del(&app->rooms, r->id);
+    free(r->owner);
+    r->owner = NULL;
     if (r->subs) {
         char ch[LIVE_ROOM_ID_MAX + 8];
         snprintf(ch, sizeof ch, "r:%s", r->id);

@@ -29,10 +29,12 @@ static void join_local(live_user_t *u, sio_socket_t *s, const char *room)
 static void leave_local(live_user_t *u, sio_socket_t *s, const char *room)
 {
     char sroom[LIVE_ROOM_ID_MAX + 3];
-    snprintf(sroom, sizeof sroom, "r:%s", room);
-    sio_leave(s, sroom);
-    snprintf(sroom, sizeof sroom, "a:%s", room);
-    sio_leave(s, sroom);
+    if (!live_user_owns(u, room)) { /* the owner's connections stay members */
+        snprintf(sroom, sizeof sroom, "r:%s", room);
+        sio_leave(s, sroom);
+        snprintf(sroom, sizeof sroom, "a:%s", room);
+        sio_leave(s, sroom);
+    }
     live_user_del_room(u, room);
 }
 
@@ -79,6 +81,12 @@ static void on_started(store_t *st, const store_res_t *res, void *ud)
             }
             live_media_start_stats(app, lr);
         }
+    }
+    if (res->changed && r->owner) {
+        /* the owner's other connections here are members before stream-started goes out; the
+         * other nodes re-read the owner */
+        live_owner_apply(app, r->id, r->owner);
+        live_bus_owner(app, r->id, r->owner);
     }
     if (res->changed) {
         buf_t b;
@@ -422,7 +430,7 @@ void live_on_leave_stream(live_t *app, sio_socket_t *s, json_t *p, int64_t ack)
     if (!publisher) {
         live_media_close_peers(app, room, u->sock_id, false);
         leave_local(u, s, room);
-    } else {
+    } else if (!live_user_owns(u, room)) {
         /* the owner stays the publisher; it just stops being a member */
         char sroom[LIVE_ROOM_ID_MAX + 3];
         snprintf(sroom, sizeof sroom, "r:%s", room);

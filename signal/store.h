@@ -229,6 +229,9 @@ void store_room_update(store_t *st, const char *room, const char *owner, bool li
 
 /* res: rooms (every room, any order). For onairctl and /health counts; O(rooms). */
 void store_room_list(store_t *st, store_cb cb, void *ud);
+/* res: rooms whose owner (the sub that started them last) is owner, any order; STORE_EINVAL for
+ * an empty or bad owner. For the owner's other connections (PROTOCOL.md 10); O(rooms). */
+void store_rooms_owned(store_t *st, const char *owner, store_cb cb, void *ud);
 
 /* Deletes rooms idle for idle_ms: not live, no members, last_active older than now - idle_ms
  * (PROTOCOL.md 5: 24 h). Deletes their members, chat and kicks. Call it from a timer (e.g. once

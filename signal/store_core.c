@@ -579,6 +579,12 @@ void store_room_list(store_t *st, store_cb cb, void *ud)
     run(st, &r, NULL, cb, ud);
 }
 
+void store_rooms_owned(store_t *st, const char *owner, store_cb cb, void *ud)
+{
+    store_req_t r = { .op = STORE_OP_ROOM_LIST, .owner = owner };
+    run(st, &r, str_ok(owner) ? NULL : "bad owner", cb, ud);
+}
+
 void store_rooms_expire(store_t *st, int64_t idle_ms, store_cb cb, void *ud)
 {
     store_req_t r = { .op = STORE_OP_ROOMS_EXPIRE, .n = idle_ms };

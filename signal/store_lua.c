@@ -105,12 +105,13 @@ static const char LUA_UPDATE[] =
             "end\n"
             "return out(room_res(id, changed))\n";
 
-/* ARGV: P */
+/* ARGV: P, owner ('' = every room) */
 static const char LUA_LIST[] =
-    PRELUDE "local rooms = {}\n"
+    PRELUDE "local owner, rooms = ARGV[2], {}\n"
             "for _, id in ipairs(redis.call('SMEMBERS', P .. 'rooms')) do\n"
             "  local r = room(id)\n"
-            "  if r then rooms[#rooms + 1] = r else redis.call('SREM', P .. 'rooms', id) end\n"
+            "  if not r then redis.call('SREM', P .. 'rooms', id)\n"
+            "  elseif owner == '' or r.owner == owner then rooms[#rooms + 1] = r end\n"
             "end\n"
             "return out({rooms = rooms})\n";
 

@@ -223,7 +223,9 @@ static void op_list(mem_t *m, const store_req_t *r, store_cb cb, void *ud)
     json_t *v;
     json_object_foreach(m->rooms, id, v)
     {
-        json_array_append_new(arr, room_pub(m, id));
+        if (!r->owner || !strcmp(sget(v, "owner"), r->owner)) { /* store_rooms_owned */
+            json_array_append_new(arr, room_pub(m, id));
+        }
     }
     json_object_set_new(res, "rooms", arr);
     ok(m, r, cb, ud, res);

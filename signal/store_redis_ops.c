@@ -310,6 +310,9 @@ static void build_args(rstore_t *rs, const store_req_t *r, args_t *a)
         }
         break;
     }
+    case STORE_OP_ROOM_LIST:
+        add(a, r->owner); /* "": every room */
+        break;
     case STORE_OP_ROOMS_EXPIRE:
         addi(a, r->n), addi(a, r->now);
         break;

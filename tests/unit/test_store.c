@@ -115,6 +115,33 @@ BOTH(room_lifecycle)
     DO_ERR(STOP("nope", NULL, NULL), STORE_ENOTFOUND);
 }
 
+/* store_rooms_owned: the rooms a sub owns now (a takeover moves the room to the new owner). */
+BOTH(rooms_owned)
+{
+    DO_OK(START("o1", "alice", "c1", "n1", NULL));
+    DO_OK(START("o2", "alice", "c1", "n1", NULL));
+    DO_OK(START("o3", "bob", "c2", "n1", NULL));
+    DO_OK(store_rooms_owned(st, "alice", snap_cb, &S));
+    ASSERT_EQ(S.nrooms, 2);
+    ASSERT(has(S.rooms, S.nrooms, "o1") && has(S.rooms, S.nrooms, "o2"));
+    DO_OK(STOP("o2", "alice", NULL)); /* not live: still hers */
+    DO_OK(store_rooms_owned(st, "alice", snap_cb, &S));
+    ASSERT_EQ(S.nrooms, 2);
+    DO_OK(START("o2", "bob", "c2", "n1", NULL)); /* taken over */
+    DO_OK(store_rooms_owned(st, "alice", snap_cb, &S));
+    ASSERT_EQ(S.nrooms, 1);
+    ASSERT(has(S.rooms, S.nrooms, "o1"));
+    DO_OK(store_rooms_owned(st, "bob", snap_cb, &S));
+    ASSERT_EQ(S.nrooms, 2);
+    ASSERT(has(S.rooms, S.nrooms, "o2") && has(S.rooms, S.nrooms, "o3"));
+    DO_OK(store_rooms_owned(st, "carol", snap_cb, &S));
+    ASSERT_EQ(S.nrooms, 0);
+    DO_OK(store_room_list(st, snap_cb, &S)); /* unfiltered */
+    ASSERT_EQ(S.nrooms, 3);
+    DO_ERR(store_rooms_owned(st, "", snap_cb, &S), STORE_EINVAL);
+    DO_ERR(store_rooms_owned(st, NULL, snap_cb, &S), STORE_EINVAL);
+}
+
 BOTH(stop_only_current_publisher)
 {
     DO_OK(START("r2", "alice", "c1", "n1", NULL));
