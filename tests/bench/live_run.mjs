@@ -7,22 +7,26 @@
 // each on fresh processes per run (the order alternates between runs), with the same clients.
 // Started by `BENCH=live scripts/bench.sh`; settings from the environment:
 //   BENCH_RUNS (3) LIVE_VIEWERS (5000) LIVE_SEQ_JOINS (200) LIVE_REJOINS (2000)
-//   LIVE_JOIN_CONC (8, per worker)
-//   LIVE_MSGS (300) LIVE_WINDOW (20) LIVE_WORKERS (4) LIVE_SERVERS ("c2,c1,node")
-//   LIVE_TIMEOUT_S (1200, the whole run) ONAIR_RELEASE_BUILD (build/release) BENCH_OUT (build/bench)
-//   BENCH_LOG_LEVEL (info) BENCH_TREE (the tree named in the table; default: git HEAD)
+//   LIVE_JOIN_CONC (8, per worker) LIVE_MSGS (300) LIVE_WINDOW (20) LIVE_WORKERS (4)
+//   LIVE_SERVERS ("c2,c1,node") LIVE_TIMEOUT_S (1200, the whole run) BENCH_LOG_LEVEL (info)
+//   ONAIR_RELEASE_BUILD (build/release) BENCH_OUT (build/bench)
+//   BENCH_TREE (the tree named in the table; default: git HEAD)
 // Per run and server: the admin starts room "bench" (live, no media: no SFU is involved); 50
-// viewers connect, join and leave (warm-up); then (a) LIVE_VIEWERS viewers connect (JWT in the
-// CONNECT auth, minted by the workers) and (b) join: all but LIVE_SEQ_JOINS with LIVE_JOIN_CONC
-// joins in flight per worker, the rest one at a time; emit -> ack latency p50/p99, joins/s,
-// server CPU per join; the admin's viewer-count must reach LIVE_VIEWERS; server RSS per viewer
-// (VmRSS after - before, summed over the nodes, / viewers); (c) the admin sends LIVE_MSGS
-// chat-messages (acked, LIVE_WINDOW in flight) and every member (viewers and the admin) counts
-// them: deliveries/s and server CPU (utime+stime of every node) per delivery; (d) with 50 chat
-// messages of history now, LIVE_SEQ_JOINS viewers leave and join again, one at a time: join
-// latency; server CPU per leave + join, LIVE_REJOINS of them with LIVE_JOIN_CONC in flight per
-// worker, before the chat (empty history) and after it (50 messages). On Redis, the commands per join / chat message / leave+join (INFO
-// commandstats) go to the JSON. Prints a markdown table of medians; writes JSON to BENCH_OUT.
+// viewers connect, join and leave (warm-up); then
+//   (a) LIVE_VIEWERS viewers connect (JWT in the CONNECT auth, minted by the workers): time,
+//       CPU per connect, RSS per connected viewer;
+//   (b) they join: all but LIVE_SEQ_JOINS with LIVE_JOIN_CONC in flight per worker, the rest
+//       one at a time: emit -> ack latency p50/p99, joins/s, server CPU per join; the admin's
+//       viewer-count must reach LIVE_VIEWERS; server RSS per joined viewer (VmRSS after -
+//       before, summed over the nodes, / viewers); then LIVE_REJOINS leave + join pairs with
+//       LIVE_JOIN_CONC in flight per worker: CPU per pair (empty chat history);
+//   (c) the admin sends LIVE_MSGS chat-messages (acked, LIVE_WINDOW in flight) and every member
+//       (the viewers and the admin) counts them: deliveries/s, server CPU (utime+stime of every
+//       node) and write system calls per delivery;
+//   (d) with 50 messages of history now: LIVE_SEQ_JOINS leave + join one at a time (latency),
+//       then LIVE_REJOINS pairs in flight (CPU per pair).
+// On Redis, its CPU and RSS apart, and its commands per join / chat message / leave + join
+// (INFO commandstats) in the JSON. Prints a markdown table of medians; writes JSON to BENCH_OUT.
 import { execFileSync, fork } from 'node:child_process';
 import crypto from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -301,7 +305,8 @@ async function benchOne(key, W, run) {
     r.rssPerNodeKiB = rss2.map((x, i) => (x - rss0[i]) / 1024);
     r.redisRssViewerKiB = S.redisPid ? (rssBytes(S.redisPid) - redisRss0) / cfg.viewers / 1024 : null;
     log(
-      `${key}: ${cfg.viewers} viewers: connect ${r.connectS.toFixed(2)} s (${r.cpuUsPerConnect.toFixed(0)} us CPU each), ${r.rssConnKiB.toFixed(2)} KiB/conn, ` +
+      `${key}: ${cfg.viewers} viewers: connect ${r.connectS.toFixed(2)} s (${r.cpuUsPerConnect.toFixed(0)} us CPU each), ` +
+        `${r.rssConnKiB.toFixed(2)} KiB/conn, ` +
         `${r.rssViewerKiB.toFixed(2)} KiB/viewer; join ${Math.round(r.joinsPerS)}/s p50 ${r.joinP50.toFixed(2)} p99 ` +
         `${r.joinP99.toFixed(2)} ms, ${r.cpuUsPerJoin.toFixed(0)} us CPU/join; one at a time p50 ` +
         `${r.seqJoinP50.toFixed(2)} p99 ${r.seqJoinP99.toFixed(2)} ms`,
@@ -315,7 +320,9 @@ async function benchOne(key, W, run) {
       (rj0.redis ? `; Redis: ${JSON.stringify(rj0.redis)}` : ''));
 
     // (c) chat fan-out: the admin -> the room (every viewer and the admin itself)
-    const expects = Promise.all(W.procs.map((_, i) => W.req(i, 'expect', { total: W.share(cfg.viewers, i) * cfg.msgs })));
+    const expects = Promise.all(
+      W.procs.map((_, i) => W.req(i, 'expect', { total: W.share(cfg.viewers, i) * cfg.msgs })),
+    );
     const adminDone = new Promise((resolve) => {
       admin.chats = 0;
       admin.onChat = () => {
