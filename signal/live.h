@@ -330,6 +330,9 @@ void live_on_candidate(live_t *app, sio_socket_t *s, json_t *p, int64_t ack);
 void live_on_restart_ice(live_t *app, sio_socket_t *s, json_t *p, int64_t ack);
 /* Creates the SFU subscriber of a local viewer connection for a live room (sends `offer`). */
 void live_media_subscribe(live_t *app, const char *room, const char *conn);
+/* The same when the caller holds the room as the store just described it (a join's result):
+ * no second store read. */
+void live_media_subscribe_known(live_t *app, const store_room_t *r, const char *conn);
 /* Subscribes every local viewer of room (its publisher became ready). */
 void live_media_room_ready(live_t *app, const char *room);
 /* Closes a connection's peers for room (publisher and/or subscriber). */

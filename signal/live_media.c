@@ -329,18 +329,26 @@ static void create_subscriber(live_t *app, sfu_t *sfu, const char *room, const c
              on_subscriber_offer, op);
 }
 
+/* Creates the subscriber of a local connection for room r (as the store last described it). */
+static void subscribe_in(live_t *app, const store_room_t *r, const char *room, const char *conn)
+{
+    if (!r->live || !r->sfu || !sio_socket_find(app->nsp, conn)) {
+        return;
+    }
+    sfu_t *sfu = sfu_pool_find(app->sfus, r->sfu);
+    if (sfu && sfu_get_state(sfu) == SFU_READY) {
+        create_subscriber(app, sfu, room, conn, NULL);
+    } else {
+        LOG_W("live", "room's media server not reachable from this node",
+              "\"room\":\"%s\",\"sfu\":\"%s\"", log_esc(room), log_esc(r->sfu));
+    }
+}
+
 static void on_subscribe_room(store_t *st, const store_res_t *res, void *ud)
 {
     live_op_t *op = ud;
-    live_t *app = op->app;
-    if (res->err == 0 && res->room->live && res->room->sfu && live_op_socket(op)) {
-        sfu_t *sfu = sfu_pool_find(app->sfus, res->room->sfu);
-        if (sfu && sfu_get_state(sfu) == SFU_READY) {
-            create_subscriber(app, sfu, op->room, op->sock, NULL);
-        } else {
-            LOG_W("live", "room's media server not reachable from this node",
-                  "\"room\":\"%s\",\"sfu\":\"%s\"", log_esc(op->room), log_esc(res->room->sfu));
-        }
+    if (res->err == 0) {
+        subscribe_in(op->app, res->room, op->room, op->sock);
     }
     free(op);
 }
@@ -350,6 +358,11 @@ void live_media_subscribe(live_t *app, const char *room, const char *conn)
     live_op_t *op = live_op_new(app, LIVE_EV_OTHER, NULL, -1, room);
     snprintf(op->sock, sizeof op->sock, "%s", conn);
     store_room_get(app->store, room, on_subscribe_room, op);
+}
+
+void live_media_subscribe_known(live_t *app, const store_room_t *r, const char *conn)
+{
+    subscribe_in(app, r, r->id, conn);
 }
 
 typedef struct ready_ctx {

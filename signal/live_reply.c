@@ -49,7 +49,13 @@ static void reply_ok(sio_socket_t *s, int64_t ack, const char *extra)
     }
     buf_t b;
     buf_init(&b, 0);
-    buf_printf(&b, "{\"ok\":true%s%s}", extra && *extra ? "," : "", extra ? extra : "");
+    /* appends, not printf: a join's ack carries up to 50 chat messages */
+    buf_append_str(&b, "{\"ok\":true");
+    if (extra && *extra) {
+        buf_append_byte(&b, ',');
+        buf_append_str(&b, extra);
+    }
+    buf_append_byte(&b, '}');
     sio_ack(s, ack, (const char *)b.data, b.len);
     buf_deinit(&b);
 }

@@ -305,7 +305,7 @@ static void on_joined(store_t *st, const store_res_t *res, void *ud)
     live_reply_ok(op, (const char *)b.data);
     buf_deinit(&b);
     if (viewer && res->room->live) {
-        live_media_subscribe(app, op->room, op->sock);
+        live_media_subscribe_known(app, res->room, op->sock);
     }
     join_op_free(op);
 }
