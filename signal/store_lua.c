@@ -3,7 +3,11 @@
  * and MAX_VIEWERS checks, kick, reap) is one step for all nodes. They mirror store_mem.c line by
  * line; tests/unit/test_store.c runs one table against both. ARGV[1] is the key prefix; keys
  * are built inside the scripts (one Redis server, not Redis Cluster: docs/STATE.md). Each
- * returns cjson.encode(result), decoded by store_core.c. */
+ * returns cjson.encode(result), decoded by store_core.c, except the two that return the chat
+ * history (join, chat list): on success they return an array reply {cjson.encode(result without
+ * chat), entry1, entry2, ...} (oldest first), so the stored entries (raw JSON text, chat_keep
+ * of up to 1 MiB each) travel as bulk strings, neither escaped by cjson nor parsed by the node
+ * (store_redis_ops.c hands them to the callback as they are). Errors stay a plain fail(). */
 #include "store_impl.h"
 
 #define PRELUDE                                                                                   \
@@ -23,6 +27,11 @@
     "end\n"                                                                                       \
     "local function out(t) return cjson.encode(t) end\n"                                          \
     "local function fail(code) return cjson.encode({err = code}) end\n"                           \
+    "local function with_chat(t, key)\n"                                                          \
+    "  local a = redis.call('LRANGE', key .. ':chat', 0, -1)\n"                                   \
+    "  table.insert(a, 1, cjson.encode(t))\n"                                                     \
+    "  return a\n"                                                                                \
+    "end\n"                                                                                       \
     "local function exists(key) return redis.call('EXISTS', key) == 1 end\n"                      \
     "local function room_res(id, changed)\n"                                                      \
     "  local r = room(id)\n"                                                                      \
@@ -176,8 +185,7 @@ static const char LUA_JOIN[] = PRELUDE
     "end\n"
     "local res = room_res(id, added)\n"
     "res.member = m\n"
-    "res.chat = redis.call('LRANGE', key .. ':chat', 0, -1)\n"
-    "return out(res)\n";
+    "return with_chat(res, key)\n";
 
 /* ARGV: P, room, conn, now */
 static const char LUA_LEAVE[] = PRELUDE "local id, conn, now = ARGV[2], ARGV[3], ARGV[4]\n"
@@ -241,10 +249,9 @@ static const char LUA_CHAT_APPEND[] =
             "return out({count = n})\n";
 
 /* ARGV: P, room */
-static const char LUA_CHAT_LIST[] =
-    PRELUDE "local key = K('room', ARGV[2])\n"
-            "if not exists(key) then return fail('notfound') end\n"
-            "return out({chat = redis.call('LRANGE', key .. ':chat', 0, -1)})\n";
+static const char LUA_CHAT_LIST[] = PRELUDE "local key = K('room', ARGV[2])\n"
+                                            "if not exists(key) then return fail('notfound') end\n"
+                                            "return with_chat({}, key)\n";
 
 /* ARGV: P, node, ttl_ms, info */
 static const char LUA_NODE_BEAT[] = PRELUDE "local key = K('node', ARGV[2])\n"

@@ -99,6 +99,81 @@ static bool unavailable_error(const char *s)
     return false;
 }
 
+/* What a reply adds to the decoded result without going through JSON: the chat history as
+ * bulk strings (join, chat list) and the PUBLISH receiver count. Lives on the stack of
+ * store_redis__complete; the blobs point into the hiredis reply, which is freed after it returns
+ * (results are valid during the callback only). */
+typedef struct extra {
+    store_cb cb;
+    void *ud;
+    const store_blob_t *chat;
+    size_t nchat;
+    bool has_count;
+    int64_t count;
+} extra_t;
+
+static void extra_cb(store_t *st, const store_res_t *res, void *ud)
+{
+    const extra_t *x = ud;
+    store_res_t r = *res;
+    if (!r.err) {
+        r.chat = x->nchat ? x->chat : NULL;
+        r.nchat = x->nchat;
+        if (x->has_count) {
+            r.count = x->count;
+        }
+    }
+    x->cb(st, &r, x->ud);
+}
+
+/* The result JSON of a script: a bulk string, or (join, chat list) the first element of an
+ * array reply whose other elements are the chat entries. NULL when the reply has another shape. */
+static json_t *reply_json(store_op_t op, const redisReply *rep)
+{
+    if (rep->type == REDIS_REPLY_ARRAY) {
+        if (rep->elements < 1 || (op != STORE_OP_JOIN && op != STORE_OP_CHAT_LIST)) {
+            return NULL;
+        }
+        for (size_t i = 1; i < rep->elements; i++) {
+            if (rep->element[i]->type != REDIS_REPLY_STRING) {
+                return NULL;
+            }
+        }
+        rep = rep->element[0];
+    }
+    if (rep->type != REDIS_REPLY_STRING) {
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *res = json_loadb(rep->str, rep->len, 0, &jerr);
+    if (!json_is_object(res)) {
+        json_decref(res);
+        return NULL;
+    }
+    return res;
+}
+
+/* Completes with res (reference taken) and the chat entries of an array reply. */
+static void finish_with_chat(store_t *st, rreq_t *q, const redisReply *rep, json_t *res)
+{
+    size_t n = rep->type == REDIS_REPLY_ARRAY ? rep->elements - 1 : 0;
+    if (!q->cb || n == 0) {
+        store__finish(st, q->op, q->cb, q->ud, STORE_OK, NULL, res);
+        return;
+    }
+    store_blob_t small[STORE_CHAT_KEEP];
+    store_blob_t *chat = n <= STORE_CHAT_KEEP ? small : xcalloc(n, sizeof(*chat));
+    for (size_t i = 0; i < n; i++) {
+        chat[i].data = rep->element[i + 1]->str; /* hiredis NUL-terminates bulk strings */
+        chat[i].len = rep->element[i + 1]->len;
+    }
+    extra_t x = { .cb = q->cb, .ud = q->ud, .chat = chat, .nchat = n };
+    store__finish(st, q->op, extra_cb, &x, STORE_OK, NULL, res);
+    if (chat != small) {
+        free(chat);
+    }
+}
+
 void store_redis__complete(rstore_t *rs, rreq_t *q, redisReply *rep)
 {
     store_t *st = &rs->base;
@@ -119,23 +194,18 @@ void store_redis__complete(rstore_t *rs, rreq_t *q, redisReply *rep)
         return;
     }
     if (q->op == STORE_OP_PUBLISH && rep->type == REDIS_REPLY_INTEGER) {
-        json_t *res = json_object();
-        json_object_set_new(res, "count", json_integer(rep->integer));
-        store__finish(st, q->op, q->cb, q->ud, STORE_OK, NULL, res);
+        /* no JSON for an integer (the bus publishes without a callback) */
+        extra_t x = { .cb = q->cb, .ud = q->ud, .has_count = true, .count = rep->integer };
+        store__finish(st, q->op, q->cb ? extra_cb : NULL, &x, STORE_OK, NULL, NULL);
         return;
     }
-    json_t *res = NULL;
-    if (rep->type == REDIS_REPLY_STRING) {
-        json_error_t jerr;
-        res = json_loadb(rep->str, rep->len, 0, &jerr);
-    }
-    if (!json_is_object(res)) {
+    json_t *res = q->op == STORE_OP_PUBLISH ? NULL : reply_json(q->op, rep);
+    if (!res) {
         LOG_E("store", "unexpected redis reply", "\"op\":%d,\"type\":%d", (int)q->op, rep->type);
-        json_decref(res);
         store__finish(st, q->op, q->cb, q->ud, STORE_EINTERNAL, NULL, NULL);
         return;
     }
-    store__finish(st, q->op, q->cb, q->ud, STORE_OK, NULL, res);
+    finish_with_chat(st, q, rep, res);
 }
 
 void store_redis__fail_waiters(rstore_t *rs, int err)

@@ -490,6 +490,7 @@ BOTH(pubsub)
     ASSERT_EQ(store_unsubscribe(st, "room:c"), 0);
     DO_OK(store_subscribe(st, "room:c", snap_cb, &S));
     DO_OK(store_subscribe(st, "room:b", snap_cb, &S));
+    store_publish(st, "room:a", "zero", 4, NULL, NULL);          /* no callback: no result */
     DO_OK(store_publish(st, "room:a", "three", 5, snap_cb, &S)); /* nobody wants it */
     DO_OK(store_publish(st, "room:c", "four", 4, snap_cb, &S));
     DO_OK(store_publish(st, "room:b", "five", 4, snap_cb, &S));
@@ -501,10 +502,119 @@ BOTH(pubsub)
     store_stats_t s;
     store_stats(st, &s);
     ASSERT_EQ(s.received, 4);
-    ASSERT_EQ(s.published, 5);
+    ASSERT_EQ(s.published, 6); /* "zero" without a callback too */
     ASSERT_EQ(s.channels, 2);
     ASSERT_EQ(store_unsubscribe(st, "room:b"), 0);
     ASSERT_EQ(store_unsubscribe(st, "room:c"), 0);
+}
+
+/* The join ack's history, byte for byte: each entry exactly as appended (length, bytes and the
+ * NUL after them), with the characters a JSON round trip could alter: quotes, backslashes,
+ * "\/", escaped and raw U+2028/U+2029, 2-4 byte UTF-8, control escapes, and one 64 KiB entry. */
+#define HIST 50
+static char *hist_want[HIST];
+static size_t hist_len[HIST];
+static struct {
+    bool done;
+    int err;
+    size_t nchat, same;
+    int64_t count;
+    bool changed, has_member;
+} H;
+
+static void hist_cb(store_t *st, const store_res_t *r, void *ud)
+{
+    (void)st, (void)ud;
+    H.done = true;
+    H.err = r->err;
+    H.nchat = r->nchat;
+    H.count = r->count;
+    H.changed = r->changed;
+    H.has_member = r->member && strcmp(r->member->id, "hv1") == 0;
+    H.same = 0;
+    for (size_t i = 0; i < r->nchat && i < HIST; i++) {
+        const store_blob_t *b = &r->chat[i];
+        H.same += b->len == hist_len[i] && memcmp(b->data, hist_want[i], b->len) == 0 &&
+                  b->data[b->len] == 0;
+    }
+}
+
+BOTH(join_history_bytes)
+{
+    static const char *const kinds[] = {
+        "{\"text\":\"say \\\"hi\\\"\"}",
+        "{\"text\":\"C:\\\\dir\\\\file \\\\\\\" end\"}",
+        "{\"text\":\"Zo\xc3\xab \xe2\x82\xac \xf0\x9f\x8e\xa5 \xe4\xb8\xad\"}",
+        "{\"text\":\"\\u2028 and \\u2029 escaped\"}",
+        "{\"text\":\"\xe2\x80\xa8 raw line separator \xe2\x80\xa9\"}",
+        "{\"text\":\"a/b <\\/script> \\n\\t\\r\\b\\f \\u0000\"}",
+        "not json at all: ' \" \\ } ]",
+    };
+    DO_OK(START("h1", "alice", "a1", "n1", NULL));
+    for (int i = 0; i < HIST + 3; i++) { /* 3 beyond the cap: the oldest go */
+        char *m;
+        if (i == 20) {
+            size_t n = 65536;
+            m = malloc(n + 1);
+            ASSERT(m);
+            for (size_t k = 0; k < n; k++) {
+                m[k] = "\\\"/x"[k % 4]; /* backslashes, quotes, slashes */
+            }
+            memcpy(m, "{\"t\":\"", 6);
+            memcpy(m + n - 2, "\"}", 2);
+            m[n] = 0;
+        } else {
+            const char *k = kinds[i % (sizeof(kinds) / sizeof(kinds[0]))];
+            size_t n = strlen(k) + 32;
+            m = malloc(n);
+            ASSERT(m);
+            snprintf(m, n, "%d %s", i, k);
+        }
+        DO_OK(APPEND("h1", m, strlen(m)));
+        if (i >= 3) {
+            hist_want[i - 3] = m;
+            hist_len[i - 3] = strlen(m);
+        } else {
+            free(m);
+        }
+    }
+    const store_join_t j = {
+        .room = "h1", .conn = "hv1", .user = "u1", .name = "U", .role = "viewer", .node = "n1"
+    };
+    for (int round = 0; round < 2; round++) { /* new member, then already a member */
+        memset(&H, 0, sizeof(H));
+        store_member_join(st, &j, hist_cb, NULL);
+        ASSERT(wait_flag(&H.done, 5000));
+        ASSERT_EQ(H.err, STORE_OK);
+        ASSERT_EQ(H.changed, round == 0);
+        ASSERT_EQ(H.count, 1);
+        ASSERT(H.has_member);
+        ASSERT_EQ(H.nchat, HIST);
+        ASSERT_EQ(H.same, HIST);
+    }
+    memset(&H, 0, sizeof(H));
+    store_chat_list(st, "h1", hist_cb, NULL);
+    ASSERT(wait_flag(&H.done, 5000));
+    ASSERT_EQ(H.err, STORE_OK);
+    ASSERT_EQ(H.nchat, HIST);
+    ASSERT_EQ(H.same, HIST);
+    /* a join without a callback (the reply is dropped), and the history list stays intact */
+    store_member_join(st,
+                      &(store_join_t){ .room = "h1",
+                                       .conn = "hv2",
+                                       .user = "u2",
+                                       .name = "V",
+                                       .role = "viewer",
+                                       .node = "n1" },
+                      NULL, NULL);
+    DO_OK(store_chat_list(st, "h1", snap_cb, &S));
+    ASSERT_EQ(S.nchat, HIST);
+    DO_OK(GET("h1"));
+    ASSERT_EQ(S.count, 2);
+    for (int i = 0; i < HIST; i++) {
+        free(hist_want[i]);
+        hist_want[i] = NULL;
+    }
 }
 
 BOTH(invalid_arguments)
