@@ -105,7 +105,9 @@ store_t *store__mem_new(uv_loop_t *loop, const store_opts_t *o);
 store_t *store__redis_new(uv_loop_t *loop, const store_opts_t *o, char *err, size_t errlen);
 
 /* The Lua scripts of the Redis backend (store_lua.c): one per op that touches keys. NULL for
- * ops without a script (publish). Each returns cjson.encode(result) in the shape above. */
+ * ops without a script (publish). Each returns cjson.encode(result) in the shape above, except
+ * join and chat list, which return an array: that JSON first, then each stored chat message as a
+ * bulk string (the raw JSON the app stored; handed to the callback without parsing). */
 const char *store__lua(store_op_t op);
 
 #endif
