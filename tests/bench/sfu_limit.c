@@ -3,9 +3,11 @@
  * subscriber's session plus one UDP send on loopback, measured as CPU time of the sending
  * thread (CLOCK_THREAD_CPUTIME_ID). Like the SFU: one outbound session and one UDP socket per
  * subscriber, the packet copied into a scratch buffer first; a receiver thread drains every
- * destination (recvmmsg) so sends never fail for a full buffer. Prints one JSON object of
- * medians (of --runs runs of --secs each) on stdout. Bench tool, not a test; 127.0.0.1 only.
- *   sfu_limit [--subs 64] [--runs 5] [--secs 0.5] [--big 1200] [--small 172] */
+ * destination (recvmmsg) so sends never fail for a full buffer. It polls every 2 ms rather than
+ * sleeping in poll(), as sfu_load's subscribers do: a socket with a waiter would make each send
+ * on loopback also pay the receiver's wake-up, which no send to a network card does. Prints one
+ * JSON object of medians (of --runs runs of --secs each) on stdout. Bench tool, not a test;
+ * 127.0.0.1 only. sfu_limit [--subs 64] [--runs 5] [--secs 0.5] [--big 1200] [--small 172] */
 #include "../../sfu/srtpx.h"
 #include <errno.h>
 #include <getopt.h>
@@ -55,7 +57,9 @@ static void *receiver(void *arg)
         pf[i] = (struct pollfd){ .fd = rx_fd[i], .events = POLLIN };
     }
     while (!atomic_load(&stop_rx)) {
-        if (poll(pf, (nfds_t)n_subs, 50) <= 0) {
+        struct timespec nap = { 0, 2000000 };
+        nanosleep(&nap, NULL);
+        if (poll(pf, (nfds_t)n_subs, 0) <= 0) {
             continue;
         }
         for (int i = 0; i < n_subs; i++) {

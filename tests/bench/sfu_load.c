@@ -1,151 +1,113 @@
-/* tests/bench/sfu_load.c: load generator for onair-sfu (docs/BENCHMARKS.md, "SFU"). One process
- * drives the SFU's RPC (docs/RPC.md) and plays both ends of a room:
- *  - a publisher (libnice controlling, OpenSSL DTLS client, libsrtp2) offering Opus + VP8 with
- *    BUNDLE and rtcp-mux (the offer comes from proto/sdp's sdp_build_sub_offer: it writes the
- *    same sendonly/actpass shape a browser offers), paced by its own thread at a target bitrate:
- *    ~1200-byte VP8 packets (payload descriptor, frame tags, a keyframe every --gop-ms and on
- *    PLI/FIR) plus 20 ms Opus-sized packets and a sender report per track each second; every
- *    packet carries its send time (CLOCK_MONOTONIC) and a magic at the end of the payload;
- *  - N subscribers (subscriber.create; the answer from sdp_build_answer; libnice controlled;
- *    DTLS client as Chromium) on --threads GLib contexts. Each counts every packet, records
- *    its sequence numbers in a bitmap while the measurement window is open, and authenticates
- *    (srtp_unprotect) one packet in SAMPLE to check the SRTP and read the forwarding latency.
- * After a warm-up it measures one window: SFU CPU (/proc/PID/stat) per forwarded packet per
- * subscriber, loss per subscriber (sequence numbers the publisher sent in the window and the
- * subscriber never got), latency p50/p99, its own CPU, UDP drops per socket (/proc/net/udp)
- * and the SFU's own counters (RPC stats). Prints one JSON object on stdout. A benchmark tool:
- * run it in a private network namespace (unshare -n) against a SFU listening on 127.0.0.1.
- *   sfu_load --rpc PATH [--subs N] [--kbps K] [--audio 1] [--threads T] [--warmup S]
- *            [--window S] [--sfu-ports LO-HI] [--srtp gcm|cm] [--pkt BYTES] [--gop-ms MS] */
-#include "../../proto/rtcp.h"
+/* tests/bench/sfu_load.c: load generator for onair-sfu (docs/BENCHMARKS.md, "SFU fan-out"). It
+ * drives the SFU's RPC (docs/RPC.md), starts the publisher (tests/bench/sfu_pub, a child process
+ * speaking JSON lines) and plays N subscribers, then measures one window:
+ *  - subscribers: subscriber.create gives the SFU's offer; the answer comes from sdp_build_answer
+ *    (recvonly, setup:active as Chromium, a=ice-lite with one host candidate). Each subscriber
+ *    is a plain UDP socket: the SFU's agent (full ICE, controlling) checks it and libnice's STUN
+ *    library (stun_usage_ice_conncheck_create_reply) answers; the nominated check's source
+ *    becomes the DTLS peer (sfu/dtls.c as client) and SRTP is keyed through sfu/srtpx.c. One
+ *    thread reads every socket (poll + recvmmsg every --poll-us), so the generator costs little
+ *    next to the SFU on a 2-core machine and adds no per-packet wake-up to the SFU's sends (see
+ *    sub_main). Every RTP packet is counted
+ *    and its sequence number recorded; one packet in SAMPLE per subscriber is authenticated
+ *    (srtp_unprotect) and the forwarding latency is its kernel receive timestamp
+ *    (SO_TIMESTAMPNS: when the SFU's send reached our socket) minus its send time at the end of
+ *    the payload (both CLOCK_REALTIME), independent of when the generator gets to read it.
+ *  - the window (after a warm-up): SFU CPU (/proc/PID/stat) per forwarded packet per
+ *    subscriber, loss per subscriber (sequence numbers the publisher sent in the window and the
+ *    subscriber never got), latency p50/p99, the generator's own CPU and the rest of the
+ *    machine's, UDP drops per socket (/proc/net/udp), the SFU's counters (RPC stats) and the
+ *    round trip of a cheap RPC (how long the SFU's one loop leaves the controller waiting).
+ * Prints one JSON object on stdout ("error" set when the SFU closed the publisher). A benchmark
+ * tool: run it in a private network namespace (unshare -n) against a SFU on 127.0.0.1.
+ *   sfu_load --rpc PATH [--subs N] [--kbps K] [--audio 0|1] [--warmup S] [--window S]
+ *            [--sfu-ports LO-HI] [--pkt B] [--gop-ms MS] [--room R] [--pub PATH]
+ *            [--poll-us 2000 (0: block in poll)] */
+#include "../../common/log.h"
 #include "../../proto/rtp.h"
 #include "../../proto/sdp.h"
+#include "../../sfu/dtls.h"
 #include "../../sfu/srtpx.h"
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <jansson.h>
-#include <nice/agent.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
+#include <math.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <stun/stunagent.h>
+#include <stun/usages/ice.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SUBS    8000
-#define MAX_WORKERS 8
-#define WIN_BITS    16384 /* sequence numbers recorded per track in the window */
-#define SAMPLE      16    /* one packet in SAMPLE is authenticated (and timed) per subscriber */
-#define LAT_US      2     /* latency histogram bucket */
-#define LAT_N       100000
-#define MAGIC       0x4f6e4172u /* "OnAr" */
-#define AUDIO_PT    111
-#define VIDEO_PT    96
-#define AUDIO_SSRC  0x0a0d1001u
-#define VIDEO_SSRC  0x0a0d1002u
-#define RPC_MAX     (16u << 20)
-
+#define MAX_SUBS   8000
+#define SAMPLE     16 /* one packet in SAMPLE is authenticated (and timed) per subscriber */
+#define LAT_US     2  /* latency histogram: 2 µs buckets up to 200 ms */
+#define LAT_N      100000
+#define MAGIC      0x4f6e4172u /* "OnAr", after the send time at the end of each payload */
+#define AUDIO_PT   111
+#define VIDEO_PT   96
+#define RPC_MAX    (16u << 20)
+#define BATCH      32
 #define LOAD(x)    __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define BUMP(x, n) __atomic_store_n(&(x), LOAD(x) + (n), __ATOMIC_RELAXED)
 #define DIE(...)   (fprintf(stderr, "sfu_load: " __VA_ARGS__), fputc('\n', stderr), exit(1))
 
 static struct {
-    const char *rpc, *room, *srtp;
-    int subs, kbps, audio, threads, batch, pkt, gop_ms, port_lo, port_hi;
-    double warmup, window, drain, setup_timeout;
+    const char *rpc, *room, *pub;
+    int subs, kbps, audio, pkt, gop_ms, port_lo, port_hi, poll_us;
+    double warmup, window, drain;
 } cfg = { .room = "bench",
-          .srtp = "gcm",
           .subs = 50,
           .kbps = 2500,
           .audio = 1,
-          .threads = 1,
-          .batch = 20,
           .pkt = 1200,
           .gop_ms = 2000,
-          .port_lo = 0,
           .port_hi = -1,
           .warmup = 3,
           .window = 10,
-          .drain = 0.5,
-          .setup_timeout = 0 };
+          .drain = 0.5 };
 
 enum {
-    P_NEW,
-    P_ICE,
-    P_DTLS,
-    P_UP,
-    P_FAILED
+    S_ICE,
+    S_DTLS,
+    S_UP,
+    S_FAILED
 };
 
-typedef struct worker {
-    GMainContext *ctx;
-    GMainLoop *loop;
-    GThread *th;
-    pid_t tid;
-    GPtrArray *peers;  /* this context's peers (for the DTLS timer) */
-    uint32_t *lat;     /* LAT_N buckets of LAT_US; written by this thread only */
-    uint64_t lat_over; /* samples past the histogram */
-    uint64_t lat_max;  /* ns */
-} worker_t;
-
-typedef struct peer {
-    int idx; /* subscriber index, -1 for the publisher */
-    char id[32];
-    worker_t *w;
-    NiceAgent *agent;
-    guint stream;
-    int state; /* P_*; written by the worker thread */
-    SSL *ssl;
-    char fp[EVP_MAX_MD_SIZE * 3 + 8]; /* the SFU's a=fingerprint */
-    uint64_t dtls_started_ms;
+typedef struct sub {
+    int idx, fd, state; /* state: written by the subscriber thread */
+    char id[16], ufrag[16], pwd[32], fp_alg[16], fp[128];
+    struct sockaddr_in sfu; /* the source of the nominated check */
+    uint64_t first_check_ms;
+    dtls_t *dtls;
     srtpx_t srtp;
-    int profile;
-    /* subscriber counters: written by the worker thread, read with LOAD */
-    uint64_t rx_rtp, rx_rtcp, rx_other, auth_ok, auth_fail, bad_magic;
-    uint64_t bits[2][WIN_BITS / 64]; /* [0] video [1] audio: seq - win.s0 seen in the window */
-} peer_t;
+    uint64_t rx_rtp, rx_rtcp, stun, auth_ok, auth_fail, bad_payload;
+    /* every sequence number seen, per track (0 video, 1 audio); the bit 32768 ahead is cleared
+     * on each packet, so the map holds the last 32768 sequence numbers */
+    uint64_t bits[2][65536 / 64];
+} sub_t;
 
-typedef struct job {
-    peer_t *p;
-    char *sdp; /* in: the SFU's offer (subscriber) or answer (publisher) */
-    char *out; /* out: our answer (subscriber) or offer (publisher); NULL on failure */
-    char err[160];
-} job_t;
-
-static worker_t workers[MAX_WORKERS], pubw;
-static peer_t *subs[MAX_SUBS], *pub;
-static GAsyncQueue *done_q;
-static SSL_CTX *ssl_ctx;
-static BIO_METHOD *sink;
-static char my_fp[EVP_MAX_MD_SIZE * 3 + 8];
-static atomic_int n_up, n_failed, stop_all, kf_request;
-
-/* The measurement window: main asks (cmd), the pacer opens and closes it at packet
- * boundaries, so s0/s1 are exact sequence numbers. */
-static struct {
-    atomic_int cmd;    /* main -> pacer: 1 open, 2 close */
-    atomic_int active; /* pacer -> subscribers: record sequence numbers */
-    atomic_int closed; /* pacer -> main: s1 is set */
-    uint16_t s0[2], s1[2];
-    uint64_t t0_ns, t1_ns;
-} win;
-
-static struct { /* publisher: written by the pacer (sent) or the publisher context */
-    uint64_t sent[2], bytes, send_fail, keyframes, plis, firs, nacks, remb, rr, behind_max_us;
-} pst;
+static sub_t *subs[MAX_SUBS];
+static atomic_int n_subs, n_up, n_failed, stop_all;
+static dtls_ctx_t *dctx;
+static StunAgent stun;
+static uint64_t tie;
+static pid_t sub_tid;
+static _Atomic uint64_t lat_t0, lat_t1; /* latency samples: packets sent in [t0, t1) (wall) */
+static uint32_t lat[LAT_N];             /* written by the subscriber thread */
+static uint64_t lat_over, lat_max;
 
 static uint64_t now_ns(void)
 {
@@ -159,651 +121,435 @@ static uint64_t now_ms(void)
     return now_ns() / 1000000u;
 }
 
-/* ---- DTLS client (after examples/deps-smoke/dtls_srtp.c): memory rbio, datagram sink ----- */
+/* ---- subscribers: DTLS, STUN, media (the subscriber thread) ---------------------------------- */
 
-static int sink_write(BIO *b, const char *data, int len)
+static void sub_fail(sub_t *s, const char *why)
 {
-    peer_t *p = BIO_get_data(b);
-    nice_agent_send(p->agent, p->stream, 1, (guint)len, data);
-    return len;
-}
-
-static long sink_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-    switch (cmd) {
-    case BIO_CTRL_FLUSH:
-        return 1;
-    case BIO_CTRL_DGRAM_QUERY_MTU:
-        return 1200;
-    case BIO_CTRL_DGRAM_GET_MTU_OVERHEAD:
-        return 28;
-    default:
-        return 0;
-    }
-}
-
-static int verify_any(int ok, X509_STORE_CTX *st)
-{
-    return 1; /* self-signed: the SDP fingerprint is checked after the handshake */
-}
-
-static void fingerprint(X509 *x, char *out)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned n = 0;
-    X509_digest(x, EVP_sha256(), md, &n);
-    for (unsigned i = 0; i < n; i++) {
-        sprintf(out + 3 * i, "%02X%s", md[i], i + 1 < n ? ":" : "");
-    }
-}
-
-static void tls_init(void)
-{
-    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    X509 *x = X509_new();
-    if (!key || !x) {
-        DIE("cannot make a key");
-    }
-    ASN1_INTEGER_set(X509_get_serialNumber(x), (long)getpid());
-    X509_set_version(x, 2);
-    X509_gmtime_adj(X509_getm_notBefore(x), -86400);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, key);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                               (const unsigned char *)"sfu-load", -1, -1, 0);
-    X509_set_issuer_name(x, X509_get_subject_name(x));
-    X509_sign(x, key, EVP_sha256());
-    fingerprint(x, my_fp);
-    ssl_ctx = SSL_CTX_new(DTLS_client_method());
-    SSL_CTX_set_min_proto_version(ssl_ctx, DTLS1_2_VERSION);
-    SSL_CTX_set_max_proto_version(ssl_ctx, DTLS1_2_VERSION);
-    SSL_CTX_use_certificate(ssl_ctx, x);
-    SSL_CTX_use_PrivateKey(ssl_ctx, key);
-    SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_PEER, verify_any);
-    const char *prof = strcmp(cfg.srtp, "cm") == 0 ? "SRTP_AES128_CM_SHA1_80"
-                                                   : "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
-    if (SSL_CTX_set_tlsext_use_srtp(ssl_ctx, prof) != 0) { /* 0 is success */
-        DIE("use_srtp");
-    }
-    sink = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "nice-sink");
-    BIO_meth_set_write(sink, sink_write);
-    BIO_meth_set_ctrl(sink, sink_ctrl);
-    X509_free(x);
-    EVP_PKEY_free(key);
-}
-
-static void peer_fail(peer_t *p, const char *why)
-{
-    if (p->state != P_FAILED) {
-        fprintf(stderr, "sfu_load: %s failed: %s\n", p->id, why);
-        p->state = P_FAILED;
+    if (s->state != S_FAILED) {
+        fprintf(stderr, "sfu_load: %s failed: %s\n", s->id, why);
+        s->state = S_FAILED;
         atomic_fetch_add(&n_failed, 1);
     }
 }
 
-static void dtls_done(peer_t *p)
+static int on_dtls_send(void *ud, const uint8_t *p, size_t n)
 {
-    char seen[sizeof p->fp];
-    X509 *x = SSL_get1_peer_certificate(p->ssl);
-    const SRTP_PROTECTION_PROFILE *prof = SSL_get_selected_srtp_profile(p->ssl);
-    if (!x || !prof) {
-        X509_free(x);
-        peer_fail(p, "no certificate or SRTP profile");
+    sub_t *s = ud;
+    return sendto(s->fd, p, n, 0, (struct sockaddr *)&s->sfu, sizeof s->sfu) == (ssize_t)n ? 0 : -1;
+}
+
+static void on_dtls_connected(void *ud, int profile, const uint8_t *km, size_t km_len, bool client)
+{
+    sub_t *s = ud;
+    if (srtpx_start(&s->srtp, profile, km, km_len, client) != 0) {
+        sub_fail(s, "SRTP keying");
         return;
     }
-    fingerprint(x, seen);
-    X509_free(x);
-    if (strcasecmp(seen, p->fp) != 0) {
-        peer_fail(p, "fingerprint mismatch");
-        return;
-    }
-    size_t k, s;
-    uint8_t km[64];
-    p->profile = (int)prof->id;
-    if (srtpx_key_lengths(p->profile, &k, &s) != 0 ||
-        SSL_export_keying_material(p->ssl, km, 2 * (k + s), "EXTRACTOR-dtls_srtp", 19, NULL, 0,
-                                   0) != 1 ||
-        srtpx_start(&p->srtp, p->profile, km, 2 * (k + s), true) != 0) {
-        peer_fail(p, "SRTP keying");
-        return;
-    }
-    p->state = P_UP;
+    s->state = S_UP;
     atomic_fetch_add(&n_up, 1);
 }
 
-static void dtls_step(peer_t *p)
+static void on_dtls_failed(void *ud, const char *why)
 {
-    int r = SSL_do_handshake(p->ssl);
-    if (r == 1) {
-        dtls_done(p);
+    sub_fail(ud, why);
+}
+
+static void on_dtls_closed(void *ud)
+{
+    sub_fail(ud, "DTLS closed by the SFU");
+}
+
+static const dtls_cbs_t dtls_cbs = { on_dtls_send, on_dtls_connected, on_dtls_failed,
+                                     on_dtls_closed };
+
+static void start_dtls(sub_t *s)
+{
+    s->state = S_DTLS;
+    s->dtls = dtls_new(dctx, &dtls_cbs, s, s->id);
+    if (!s->dtls || dtls_start(s->dtls, true, s->fp_alg, s->fp) != 0) {
+        sub_fail(s, "DTLS start");
+    }
+}
+
+static bool validater(StunAgent *a, StunMessage *m, uint8_t *user, uint16_t ulen, uint8_t **pwd,
+                      size_t *plen, void *ud)
+{
+    sub_t *s = ud;
+    size_t n = strlen(s->ufrag);
+    if (ulen <= n || memcmp(user, s->ufrag, n) != 0 || user[n] != ':') {
+        return false; /* RFC 8445 7.3: USERNAME is "<our ufrag>:<their ufrag>" */
+    }
+    *pwd = (uint8_t *)s->pwd;
+    *plen = strlen(s->pwd);
+    return true;
+}
+
+/* A connectivity check (or consent check, RFC 7675) from the SFU: answer it; the first
+ * nominated one (USE-CANDIDATE) fixes the SFU's address and starts DTLS. */
+static void on_stun(sub_t *s, uint8_t *b, size_t n, const struct sockaddr_in *from)
+{
+    StunMessage req, msg;
+    uint8_t out[600];
+    size_t olen = sizeof out;
+    bool control = false;
+    struct sockaddr_storage ss;
+    if (stun_agent_validate(&stun, &req, b, n, validater, s) != STUN_VALIDATION_SUCCESS ||
+        stun_message_get_class(&req) != STUN_REQUEST) {
         return;
     }
-    int e = SSL_get_error(p->ssl, r);
-    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-        peer_fail(p, "DTLS handshake");
+    memset(&ss, 0, sizeof ss);
+    memcpy(&ss, from, sizeof *from);
+    StunUsageIceReturn r =
+        stun_usage_ice_conncheck_create_reply(&stun, &req, &msg, out, &olen, &ss, sizeof *from,
+                                              &control, tie, STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
+    if (olen > 0) {
+        sendto(s->fd, out, olen, 0, (const struct sockaddr *)from, sizeof *from);
     }
-}
-
-static void dtls_begin(peer_t *p)
-{
-    p->ssl = SSL_new(ssl_ctx);
-    BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(sink);
-    BIO_set_mem_eof_return(rb, -1);
-    BIO_set_data(wb, p);
-    BIO_set_init(wb, 1);
-    SSL_set_options(p->ssl, SSL_OP_NO_QUERY_MTU);
-    DTLS_set_link_mtu(p->ssl, 1200);
-    SSL_set_bio(p->ssl, rb, wb);
-    SSL_set_connect_state(p->ssl);
-    p->state = P_DTLS;
-    p->dtls_started_ms = now_ms();
-    dtls_step(p);
-}
-
-static void dtls_input(peer_t *p, const uint8_t *b, size_t n)
-{
-    if (!p->ssl) {
+    BUMP(s->stun, 1);
+    if (r != STUN_USAGE_ICE_RETURN_SUCCESS || s->state != S_ICE) {
         return;
     }
-    BIO_write(SSL_get_rbio(p->ssl), b, (int)n);
-    if (p->state == P_DTLS) {
-        dtls_step(p);
-    } else {
-        char tmp[256];
-        while (SSL_read(p->ssl, tmp, sizeof tmp) > 0) {
-        }
+    if (!s->first_check_ms) {
+        s->first_check_ms = now_ms();
+        s->sfu = *from;
+    }
+    if (stun_usage_ice_conncheck_use_candidate(&req)) {
+        s->sfu = *from;
+        start_dtls(s);
     }
 }
 
-/* Every 50 ms per context: DTLS retransmissions and the handshake deadline. */
-static gboolean on_tick(gpointer ud)
+static void on_rtp(sub_t *s, const uint8_t *b, size_t len, uint64_t rx_ns)
 {
-    worker_t *w = ud;
-    uint64_t t = now_ms();
-    for (guint i = 0; i < w->peers->len; i++) {
-        peer_t *p = g_ptr_array_index(w->peers, i);
-        if (p->state == P_DTLS) {
-            if (t - p->dtls_started_ms > 30000) {
-                peer_fail(p, "DTLS timeout");
-            } else if (DTLSv1_handle_timeout(p->ssl) < 0) {
-                peer_fail(p, "DTLS retransmission");
-            }
-        }
+    static uint8_t tmp[1500 + SRTPX_SPARE];
+    BUMP(s->rx_rtp, 1);
+    uint8_t pt = b[1] & 0x7f;
+    int tr = pt == VIDEO_PT ? 0 : pt == AUDIO_PT ? 1 : -1;
+    uint16_t seq = rtp_rd16(b + 2), ahead = (uint16_t)(seq + 32768);
+    if (tr >= 0) {
+        uint64_t *w = s->bits[tr];
+        __atomic_store_n(&w[seq / 64], LOAD(w[seq / 64]) | 1ull << (seq % 64), __ATOMIC_RELAXED);
+        __atomic_store_n(&w[ahead / 64], LOAD(w[ahead / 64]) & ~(1ull << (ahead % 64)),
+                         __ATOMIC_RELAXED);
     }
-    return G_SOURCE_CONTINUE;
-}
-
-/* ---- ICE (libnice, as sfu/ice.c: UPnP and ICE-TCP off, 127.0.0.1 only) --------------------- */
-
-static void on_state(NiceAgent *a, guint sid, guint cid, guint st, gpointer ud)
-{
-    peer_t *p = ud;
-    if ((st == NICE_COMPONENT_STATE_CONNECTED || st == NICE_COMPONENT_STATE_READY) &&
-        p->state == P_ICE) {
-        dtls_begin(p);
-    } else if (st == NICE_COMPONENT_STATE_FAILED && p->state < P_UP) {
-        peer_fail(p, "ICE failed");
-    }
-}
-
-static void ice_new(peer_t *p, bool controlling, NiceAgentRecvFunc recv)
-{
-    NiceAddress a;
-    p->agent = nice_agent_new_full(p->w->ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_NONE);
-    g_object_set(p->agent, "upnp", FALSE, "ice-tcp", FALSE, "controlling-mode", controlling, NULL);
-    nice_address_init(&a);
-    nice_address_set_from_string(&a, "127.0.0.1");
-    nice_agent_add_local_address(p->agent, &a);
-    p->stream = nice_agent_add_stream(p->agent, 1);
-    g_signal_connect(p->agent, "component-state-changed", G_CALLBACK(on_state), p);
-    nice_agent_attach_recv(p->agent, p->stream, 1, p->w->ctx, recv, p);
-    if (!nice_agent_gather_candidates(p->agent, p->stream)) {
-        DIE("gather");
-    }
-    g_ptr_array_add(p->w->peers, p);
-}
-
-/* Fills l with our ICE credentials and candidates (strings freed by the caller with
- * g_strfreev(*cands)). */
-static void local_desc(peer_t *p, sdp_local_t *l, sdp_setup_t setup, char ***cands, char **ufrag,
-                       char **pwd)
-{
-    GSList *list = nice_agent_get_local_candidates(p->agent, p->stream, 1);
-    GPtrArray *arr = g_ptr_array_new();
-    for (GSList *it = list; it; it = it->next) {
-        gchar *s = nice_agent_generate_local_candidate_sdp(p->agent, it->data);
-        g_ptr_array_add(arr, g_strdup(strncmp(s, "a=", 2) == 0 ? s + 2 : s));
-        g_free(s);
-    }
-    g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
-    g_ptr_array_add(arr, NULL);
-    *cands = (char **)g_ptr_array_free(arr, FALSE);
-    nice_agent_get_local_credentials(p->agent, p->stream, ufrag, pwd);
-    *l = (sdp_local_t){ .ice_ufrag = *ufrag,
-                        .ice_pwd = *pwd,
-                        .fp_alg = "sha-256",
-                        .fp_value = my_fp,
-                        .setup = setup,
-                        .sess_id = (uint64_t)p->idx + 2,
-                        .sess_version = 1,
-                        .cands = (const char *const *)*cands,
-                        .n_cands = g_strv_length(*cands),
-                        .end_of_candidates = true };
-}
-
-/* Applies the SFU's description: ICE credentials, its candidates, the fingerprint. */
-static int apply_remote(peer_t *p, const sdp_t *s, char *err, size_t errlen)
-{
-    static const char *const types[] = { "host", "srflx", "prflx", "relay" };
-    sdp_remote_t r;
-    const char *why = NULL;
-    if (sdp_remote_transport(s, &r, &why) != 0) {
-        snprintf(err, errlen, "remote transport: %s", why);
-        return -1;
-    }
-    snprintf(p->fp, sizeof p->fp, "%s", r.fp_value);
-    nice_agent_set_remote_credentials(p->agent, p->stream, r.ice_ufrag, r.ice_pwd);
-    GSList *cands = NULL;
-    for (int i = 0; i < r.first->n_cands; i++) {
-        const sdp_cand_t *c = &r.first->cands[i];
-        char line[256];
-        snprintf(line, sizeof line, "a=candidate:%s %u %s %u %s %u typ %s", c->foundation,
-                 c->component, c->tcp ? "tcp" : "udp", c->priority, c->addr, c->port,
-                 types[c->type]);
-        NiceCandidate *nc = nice_agent_parse_remote_candidate_sdp(p->agent, p->stream, line);
-        if (nc) {
-            cands = g_slist_append(cands, nc);
-        }
-    }
-    int n = cands ? nice_agent_set_remote_candidates(p->agent, p->stream, 1, cands) : 0;
-    g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
-    if (n <= 0) {
-        snprintf(err, errlen, "no usable SFU candidate");
-        return -1;
-    }
-    p->state = P_ICE;
-    return 0;
-}
-
-/* ---- subscribers ----------------------------------------------------------------------------- */
-
-static void on_sub_recv(NiceAgent *a, guint sid, guint cid, guint len, gchar *buf, gpointer ud)
-{
-    static __thread uint8_t tmp[1500 + SRTPX_SPARE];
-    peer_t *p = ud;
-    const uint8_t *b = (const uint8_t *)buf;
-    if (len >= 1 && b[0] >= 20 && b[0] <= 63) {
-        dtls_input(p, b, len);
-        return;
-    }
-    if (len < RTP_HDR_MIN || b[0] < 128 || b[0] > 191) {
-        BUMP(p->rx_other, 1);
-        return;
-    }
-    if (b[1] >= 192 && b[1] <= 223) {
-        BUMP(p->rx_rtcp, 1); /* the SFU's re-issued sender reports */
-        return;
-    }
-    BUMP(p->rx_rtp, 1);
-    int tr = (b[1] & 0x7f) == VIDEO_PT ? 0 : (b[1] & 0x7f) == AUDIO_PT ? 1 : -1;
-    uint16_t seq = rtp_rd16(b + 2);
-    bool in_win = atomic_load_explicit(&win.active, memory_order_acquire) != 0;
-    if (tr >= 0 && in_win) {
-        uint16_t d = (uint16_t)(seq - win.s0[tr]);
-        if (d < WIN_BITS) {
-            uint64_t *wd = &p->bits[tr][d / 64];
-            __atomic_store_n(wd, LOAD(*wd) | (1ull << (d % 64)), __ATOMIC_RELAXED);
-        }
-    }
-    if (((seq + (unsigned)p->idx) % SAMPLE) != 0 || p->state != P_UP || len > 1500) {
+    if ((seq + (unsigned)s->idx) % SAMPLE != 0 || s->state != S_UP || len > 1500) {
         return;
     }
     int n = (int)len;
     memcpy(tmp, b, len);
-    if (srtpx_unprotect(&p->srtp, tmp, &n) != 0) {
-        BUMP(p->auth_fail, 1);
+    if (srtpx_unprotect(&s->srtp, tmp, &n) != 0) {
+        BUMP(s->auth_fail, 1);
         return;
     }
-    BUMP(p->auth_ok, 1);
+    BUMP(s->auth_ok, 1);
     if (n < RTP_HDR_MIN + 12 || rtp_rd32(tmp + n - 4) != MAGIC) {
-        BUMP(p->bad_magic, 1);
+        BUMP(s->bad_payload, 1);
         return;
     }
-    if (in_win) {
-        uint64_t sent = (uint64_t)rtp_rd32(tmp + n - 12) << 32 | rtp_rd32(tmp + n - 8);
-        uint64_t d = now_ns() - sent;
-        worker_t *w = p->w;
-        if (d / 1000 / LAT_US < LAT_N) {
-            BUMP(w->lat[d / 1000 / LAT_US], 1);
+    uint64_t sent = (uint64_t)rtp_rd32(tmp + n - 12) << 32 | rtp_rd32(tmp + n - 8);
+    if (sent >= atomic_load(&lat_t0) && sent < atomic_load(&lat_t1)) {
+        uint64_t d = rx_ns > sent ? rx_ns - sent : 0, i = d / 1000 / LAT_US;
+        if (i < LAT_N) {
+            BUMP(lat[i], 1);
         } else {
-            BUMP(w->lat_over, 1);
+            BUMP(lat_over, 1);
         }
-        if (d > LOAD(w->lat_max)) {
-            __atomic_store_n(&w->lat_max, d, __ATOMIC_RELAXED);
+        if (d > LOAD(lat_max)) {
+            __atomic_store_n(&lat_max, d, __ATOMIC_RELAXED);
         }
     }
 }
 
-/* Runs in the subscriber's context: agent, gathering, the answer to the SFU's offer. */
-static gboolean sub_setup(gpointer ud)
+/* The kernel's receive timestamp of a datagram (SO_TIMESTAMPNS), wall-clock ns, or 0. */
+static uint64_t rx_time(struct msghdr *h)
 {
-    job_t *j = ud;
-    peer_t *p = j->p;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        }
+    }
+    return 0;
+}
+
+/* Reads everything queued on s's socket (RFC 7983 demux by the first byte). */
+static void sub_drain(sub_t *s)
+{
+    static uint8_t bufs[BATCH][1600];
+    static struct sockaddr_in from[BATCH];
+    static struct iovec iov[BATCH];
+    static struct mmsghdr m[BATCH];
+    static union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(struct timespec))];
+    } ctl[BATCH];
+    int n;
+    do {
+        for (int k = 0; k < BATCH; k++) {
+            iov[k] = (struct iovec){ bufs[k], sizeof bufs[k] };
+            m[k].msg_hdr = (struct msghdr){ .msg_name = &from[k],
+                                            .msg_namelen = sizeof from[k],
+                                            .msg_iov = &iov[k],
+                                            .msg_iovlen = 1,
+                                            .msg_control = ctl[k].b,
+                                            .msg_controllen = sizeof ctl[k].b };
+        }
+        n = recvmmsg(s->fd, m, BATCH, MSG_DONTWAIT, NULL);
+        for (int k = 0; k < n; k++) {
+            uint8_t *b = bufs[k];
+            size_t len = m[k].msg_len;
+            if (len >= 20 && b[0] < 4) {
+                on_stun(s, b, len, &from[k]);
+            } else if (len > 0 && b[0] >= 20 && b[0] <= 63) {
+                if (s->dtls) {
+                    dtls_feed(s->dtls, b, len);
+                }
+            } else if (len >= RTP_HDR_MIN && b[0] >= 128 && b[0] <= 191) {
+                if (b[1] >= 192 && b[1] <= 223) {
+                    BUMP(s->rx_rtcp, 1); /* the SFU's re-issued sender reports */
+                } else {
+                    on_rtp(s, b, len, rx_time(&m[k].msg_hdr));
+                }
+            }
+        }
+    } while (n == BATCH);
+}
+
+/* The subscriber thread: every --poll-us, one poll() over all the sockets and recvmmsg on the
+ * ready ones. It naps rather than sleeping in poll(): a socket with no waiter costs the SFU's
+ * send nothing more (with a waiter, or an epoll entry, each send on loopback also runs the wake-up
+ * path under the socket's wait-queue lock, which a send towards a network card would not). */
+static void *sub_main(void *ud)
+{
+    struct pollfd *pf = g_new0(struct pollfd, MAX_SUBS);
+    sub_t **who = g_new0(sub_t *, MAX_SUBS);
+    int npf = 0, known = 0;
+    uint64_t last_glib = 0, last_tick = 0;
+    sub_tid = (pid_t)syscall(SYS_gettid);
+    g_main_context_acquire(NULL); /* sfu/dtls.c's timers run on the default context */
+    while (!atomic_load(&stop_all)) {
+        for (int k = atomic_load(&n_subs); known < k; known++) {
+            if (subs[known]->fd >= 0) {
+                pf[npf] = (struct pollfd){ subs[known]->fd, POLLIN, 0 };
+                who[npf++] = subs[known];
+            }
+        }
+        int n = poll(pf, (nfds_t)npf, cfg.poll_us ? 0 : 10);
+        for (int i = 0; i < npf && n > 0; i++) {
+            if (pf[i].revents) {
+                sub_drain(who[i]);
+                n--;
+            }
+        }
+        if (cfg.poll_us) {
+            struct timespec nap = { 0, cfg.poll_us * 1000L };
+            nanosleep(&nap, NULL);
+        }
+        uint64_t t = now_ms();
+        if (t - last_glib >= 5) {
+            last_glib = t;
+            while (g_main_context_iteration(NULL, FALSE)) {
+            }
+        }
+        if (t - last_tick >= 100) { /* no nomination 500 ms after the first check: use it */
+            last_tick = t;
+            for (int i = 0; i < known; i++) {
+                sub_t *s = subs[i];
+                if (s->state == S_ICE && s->first_check_ms && t - s->first_check_ms > 500) {
+                    start_dtls(s);
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ---- subscribers: creation (main thread) ------------------------------------------------------
+ */
+
+static void random_token(char *out, size_t n)
+{
+    static const char abc[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    uint8_t r[64];
+    RAND_bytes(r, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = abc[r[i] % (sizeof abc - 1)];
+    }
+    out[n] = 0;
+}
+
+/* The answer to the SFU's offer for s (g_free), or NULL with the reason on stderr. */
+static char *sub_answer(sub_t *s, const char *offer_text)
+{
     sdp_t *offer = NULL;
+    sdp_remote_t r;
     const char *why = NULL;
-    char **cands = NULL, *ufrag = NULL, *pwd = NULL;
-    if (sdp_parse(&offer, j->sdp, strlen(j->sdp), &why) != 0) {
-        snprintf(j->err, sizeof j->err, "offer: %s", why);
+    char cand[96], *out = NULL;
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof a;
+    if (sdp_parse(&offer, offer_text, strlen(offer_text), &why) != 0 ||
+        sdp_remote_transport(offer, &r, &why) != 0) {
         goto out;
     }
-    ice_new(p, false, on_sub_recv);
-    if (apply_remote(p, offer, j->err, sizeof j->err) != 0) {
+    snprintf(s->fp_alg, sizeof s->fp_alg, "%s", r.fp_alg);
+    snprintf(s->fp, sizeof s->fp, "%s", r.fp_value);
+    s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(s->fd, (struct sockaddr *)&a, &alen) != 0) {
+        why = strerror(errno);
         goto out;
     }
-    sdp_local_t l;
-    local_desc(p, &l, SDP_SETUP_ACTIVE, &cands, &ufrag, &pwd); /* DTLS client, as Chromium */
+    int on = 1;
+    setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    random_token(s->ufrag, 8);
+    random_token(s->pwd, 24);
+    snprintf(cand, sizeof cand, "candidate:1 1 udp 2130706431 127.0.0.1 %u typ host",
+             ntohs(a.sin_port));
+    const char *cands[] = { cand };
+    sdp_local_t l = { .ice_ufrag = s->ufrag,
+                      .ice_pwd = s->pwd,
+                      .fp_alg = "sha-256",
+                      .fp_value = dtls_ctx_fingerprint(dctx),
+                      .setup = SDP_SETUP_ACTIVE, /* DTLS client, as Chromium answers */
+                      .ice_lite = true,
+                      .sess_id = (uint64_t)s->idx + 2,
+                      .sess_version = 1,
+                      .cands = cands,
+                      .n_cands = 1,
+                      .end_of_candidates = true };
     sdp_answer_opts_t opts = { 0 };
-    j->out = g_malloc(SDP_MAX_LEN);
-    if (sdp_build_answer(j->out, SDP_MAX_LEN, offer, &l, &opts, NULL, &why) < 0) {
-        snprintf(j->err, sizeof j->err, "answer: %s", why);
-        g_free(j->out);
-        j->out = NULL;
+    out = g_malloc(SDP_MAX_LEN);
+    if (sdp_build_answer(out, SDP_MAX_LEN, offer, &l, &opts, NULL, &why) < 0) {
+        g_free(out);
+        out = NULL;
     }
 out:
-    if (!j->out) {
-        peer_fail(p, j->err);
+    if (!out) {
+        fprintf(stderr, "sfu_load: %s: %s\n", s->id, why ? why : "no answer");
     }
     sdp_free(offer);
-    g_strfreev(cands);
-    g_free(ufrag);
-    g_free(pwd);
-    g_async_queue_push(done_q, j);
-    return G_SOURCE_REMOVE;
+    return out;
 }
 
-/* ---- publisher ------------------------------------------------------------------------------- */
+/* ---- the publisher (child process, JSON lines) and the RPC (main thread) --------------------- */
 
-static void on_pub_rtcp(const uint8_t *b, size_t n)
+static pid_t pub_pid;
+static int pub_in = -1, pub_out = -1; /* its stdin (we write), its stdout (we read) */
+static struct {
+    char *offer;
+    bool has_offer, up, window;
+    char failed[160], srtp[32];
+    json_t *s0, *s1, *stats;
+} pubst;
+static int rpc_fd = -1, rpc_next_id = 1;
+static char pub_closed[64]; /* the SFU closed the publisher: its reason */
+static uint64_t pub_closed_ms, start_ms;
+
+static void pub_cmd(json_t *m)
 {
-    rtcp_iter_t it;
-    rtcp_pkt_t pk;
-    rtcp_iter_init(&it, b, n);
-    while (rtcp_iter_next(&it, &pk, NULL) == 1) {
-        if (pk.pt == RTCP_PSFB && (pk.fmt == RTCP_FMT_PLI || pk.fmt == RTCP_FMT_FIR)) {
-            BUMP(*(pk.fmt == RTCP_FMT_PLI ? &pst.plis : &pst.firs), 1);
-            atomic_store(&kf_request, 1);
-        } else if (pk.pt == RTCP_PSFB && pk.fmt == RTCP_FMT_AFB) {
-            BUMP(pst.remb, 1);
-        } else if (pk.pt == RTCP_RTPFB && pk.fmt == RTCP_FMT_NACK) {
-            BUMP(pst.nacks, 1); /* not answered: the generator keeps no history */
-        } else if (pk.pt == RTCP_RR) {
-            BUMP(pst.rr, 1);
-        }
+    char *s = json_dumps(m, JSON_COMPACT);
+    size_t n = strlen(s);
+    if (write(pub_in, s, n) != (ssize_t)n || write(pub_in, "\n", 1) != 1) {
+        DIE("publisher pipe");
     }
+    free(s);
+    json_decref(m);
 }
 
-static void on_pub_recv(NiceAgent *a, guint sid, guint cid, guint len, gchar *buf, gpointer ud)
+static void pub_spawn(const char *self)
 {
-    static uint8_t tmp[1500 + SRTPX_SPARE];
-    peer_t *p = ud;
-    const uint8_t *b = (const uint8_t *)buf;
-    if (len >= 1 && b[0] >= 20 && b[0] <= 63) {
-        dtls_input(p, b, len);
-    } else if (len >= 8 && len <= 1500 && b[0] >= 128 && b[0] <= 191 && b[1] >= 192 &&
-               b[1] <= 223 && p->state == P_UP) {
-        int n = (int)len;
-        memcpy(tmp, b, len);
-        if (srtpx_unprotect_rtcp(&p->srtp, tmp, &n) == 0) {
-            on_pub_rtcp(tmp, (size_t)n);
-        }
+    int in[2], out[2];
+    char path[4096], kbps[16], audio[4], pkt[16], gop[16];
+    if (cfg.pub) {
+        snprintf(path, sizeof path, "%s", cfg.pub);
+    } else {
+        char *dir = g_path_get_dirname(self);
+        snprintf(path, sizeof path, "%s/sfu_pub", dir);
+        g_free(dir);
     }
-}
-
-/* The publisher's offer: what a browser's sendonly offer says, written by sdp_build_sub_offer
- * from a hand-made negotiation (Opus, then VP8 with nack/pli/fir/remb; no rtx, no extensions). */
-static gboolean pub_offer(gpointer ud)
-{
-    job_t *j = ud;
-    peer_t *p = j->p;
-    sdp_neg_t neg;
-    sdp_sub_track_t tr[2];
-    const char *why = NULL;
-    char **cands, *ufrag, *pwd;
-    int n = 0;
-    memset(&neg, 0, sizeof neg);
-    if (cfg.audio) {
-        neg.media[n] = (sdp_neg_media_t){ .kind = SDP_KIND_AUDIO,
-                                          .mid = "0",
-                                          .accepted = true,
-                                          .codec = { .pt = AUDIO_PT,
-                                                     .name = "opus",
-                                                     .clock = 48000,
-                                                     .channels = 2,
-                                                     .fmtp = "minptime=10;useinbandfec=1",
-                                                     .rtx_pt = -1 },
-                                          .ssrc = AUDIO_SSRC };
-        tr[n++] = (sdp_sub_track_t){ AUDIO_SSRC, 0, "sfu-load", "bench", "audio" };
+    snprintf(kbps, sizeof kbps, "%d", cfg.kbps);
+    snprintf(audio, sizeof audio, "%d", cfg.audio);
+    snprintf(pkt, sizeof pkt, "%d", cfg.pkt);
+    snprintf(gop, sizeof gop, "%d", cfg.gop_ms);
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || (pub_pid = fork()) < 0) {
+        DIE("fork: %s", strerror(errno));
     }
-    neg.media[n] = (sdp_neg_media_t){
-        .kind = SDP_KIND_VIDEO,
-        .mid = "1",
-        .accepted = true,
-        .codec = { .pt = VIDEO_PT, .name = "VP8", .clock = 90000, .rtx_pt = -1, .fb = SDP_FB_SFU },
-        .ssrc = VIDEO_SSRC
-    };
-    tr[n++] = (sdp_sub_track_t){ VIDEO_SSRC, 0, "sfu-load", "bench", "video" };
-    neg.n_media = (uint8_t)n;
-    ice_new(p, true, on_pub_recv);
-    sdp_local_t l;
-    local_desc(p, &l, SDP_SETUP_ACTPASS, &cands, &ufrag, &pwd);
-    j->out = g_malloc(SDP_MAX_LEN);
-    if (sdp_build_sub_offer(j->out, SDP_MAX_LEN, &neg, &l, tr, (size_t)n, &why) < 0) {
-        DIE("publisher offer: %s", why);
+    if (pub_pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        execl(path, path, "--kbps", kbps, "--audio", audio, "--pkt", pkt, "--gop-ms", gop,
+              (char *)NULL);
+        fprintf(stderr, "sfu_load: exec %s: %s\n", path, strerror(errno));
+        _exit(127);
     }
-    g_strfreev(cands);
-    g_free(ufrag);
-    g_free(pwd);
-    g_async_queue_push(done_q, j);
-    return G_SOURCE_REMOVE;
+    close(in[0]);
+    close(out[1]);
+    pub_in = in[1];
+    pub_out = out[0];
 }
 
-static gboolean pub_answer(gpointer ud)
+static void on_pub_line(const char *line)
 {
-    job_t *j = ud;
-    sdp_t *ans = NULL;
-    const char *why = NULL;
-    if (sdp_parse(&ans, j->sdp, strlen(j->sdp), &why) != 0 ||
-        apply_remote(j->p, ans, j->err, sizeof j->err) != 0) {
-        DIE("publisher answer: %s %s", why ? why : "", j->err);
-    }
-    sdp_free(ans);
-    g_async_queue_push(done_q, j);
-    return G_SOURCE_REMOVE;
-}
-
-/* ---- the pacer: one thread sending the publisher's RTP at the target rate ------------------ */
-
-static void wr64(uint8_t *b, uint64_t v)
-{
-    rtp_wr32(b, (uint32_t)(v >> 32));
-    rtp_wr32(b + 4, (uint32_t)v);
-}
-
-static void pub_send(uint8_t *b, int n, bool rtcp)
-{
-    if ((rtcp ? srtpx_protect_rtcp : srtpx_protect)(&pub->srtp, b, &n) != 0 ||
-        nice_agent_send(pub->agent, pub->stream, 1, (guint)n, (const gchar *)b) != n) {
-        BUMP(pst.send_fail, 1);
+    json_t *m = json_loads(line, 0, NULL);
+    const char *ev = json_string_value(json_object_get(m, "ev"));
+    if (!ev) {
+        json_decref(m);
         return;
     }
-    BUMP(pst.bytes, (uint64_t)n);
-}
-
-/* One RTP packet of track tr (0 video, 1 audio) with the send time at the end of the payload. */
-static void send_rtp(int tr, uint16_t seq, uint32_t ts, bool marker, int vp8)
-{
-    static uint8_t b[1500 + SRTPX_SPARE];
-    int len = tr == 0 ? cfg.pkt : 172; /* 160 bytes of Opus at 64 kbit/s */
-    b[0] = 0x80;
-    b[1] = (uint8_t)((marker ? 0x80 : 0) | (tr == 0 ? VIDEO_PT : AUDIO_PT));
-    rtp_wr16(b + 2, seq);
-    rtp_wr32(b + 4, ts);
-    rtp_wr32(b + 8, tr == 0 ? VIDEO_SSRC : AUDIO_SSRC);
-    if (tr == 0) {
-        uint8_t *pl = b + RTP_HDR_MIN;
-        pl[0] = vp8 ? 0x10 : 0x00; /* RFC 7741: S=1, PID 0 on a frame's first packet */
-        if (vp8) {
-            static const uint8_t key[] = { 0x10, 0x02, 0x00, 0x9d, 0x01,
-                                           0x2a, 0x00, 0x05, 0xd0, 0x02 };
-            static const uint8_t delta[] = { 0x11, 0x02, 0x00 };
-            /* RFC 6386 9.1 frame tag: P=0 key frame (start code, 1280x720), P=1 inter frame */
-            memcpy(pl + 1, vp8 == 2 ? key : delta, vp8 == 2 ? sizeof key : sizeof delta);
-        }
+    if (strcmp(ev, "offer") == 0) {
+        pubst.offer = g_strdup(json_string_value(json_object_get(m, "sdp")));
+        pubst.has_offer = pubst.offer != NULL;
+    } else if (strcmp(ev, "up") == 0) {
+        snprintf(pubst.srtp, sizeof pubst.srtp, "%s",
+                 json_string_value(json_object_get(m, "srtp")) ?: "");
+        pubst.up = true;
+    } else if (strcmp(ev, "failed") == 0) {
+        snprintf(pubst.failed, sizeof pubst.failed, "%s",
+                 json_string_value(json_object_get(m, "why")) ?: "?");
+    } else if (strcmp(ev, "window") == 0) {
+        pubst.s0 = json_incref(json_object_get(m, "s0"));
+        pubst.s1 = json_incref(json_object_get(m, "s1"));
+        pubst.window = true;
+    } else if (strcmp(ev, "stats") == 0) {
+        pubst.stats = json_incref(m);
     }
-    wr64(b + len - 12, now_ns());
-    rtp_wr32(b + len - 4, MAGIC);
-    BUMP(pst.sent[tr], 1);
-    pub_send(b, len, false);
+    json_decref(m);
 }
 
-/* A sender report + SDES CNAME for track tr (the SFU re-issues it to every subscriber). */
-static void send_sr(int tr, uint32_t rtp_ts)
+static void pub_read(void)
 {
-    uint8_t b[256 + SRTPX_SPARE];
-    struct timespec rt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    rtcp_sr_t sr = { .ssrc = tr == 0 ? VIDEO_SSRC : AUDIO_SSRC,
-                     .ntp_sec = (uint32_t)(rt.tv_sec + 2208988800u),
-                     .ntp_frac = (uint32_t)(((uint64_t)rt.tv_nsec << 32) / 1000000000u),
-                     .rtp_ts = rtp_ts,
-                     .pkt_count = (uint32_t)LOAD(pst.sent[tr]) };
-    ssize_t n = rtcp_sr_build(b, 256, &sr);
-    ssize_t m = n > 0 ? rtcp_sdes_build(b + n, 256 - (size_t)n, sr.ssrc, "sfu-load", 8) : -1;
-    if (m > 0) {
-        pub_send(b, (int)(n + m), true);
+    static char buf[1 << 17];
+    static size_t have;
+    ssize_t k = read(pub_out, buf + have, sizeof buf - 1 - have);
+    if (k <= 0) {
+        DIE("the publisher process ended%s%s", pubst.failed[0] ? ": " : "", pubst.failed);
+    }
+    have += (size_t)k;
+    buf[have] = 0;
+    char *line = buf, *nl;
+    while ((nl = strchr(line, '\n'))) {
+        *nl = 0;
+        on_pub_line(line);
+        line = nl + 1;
+    }
+    have -= (size_t)(line - buf);
+    memmove(buf, line, have);
+    if (have == sizeof buf - 1) {
+        DIE("publisher line too long");
     }
 }
-
-static void window_cmd(uint16_t vseq, uint16_t aseq)
-{
-    int c = atomic_load(&win.cmd);
-    if (c == 1 && !atomic_load(&win.active)) {
-        win.s0[0] = vseq;
-        win.s0[1] = aseq;
-        win.t0_ns = now_ns();
-        atomic_store_explicit(&win.active, 1, memory_order_release);
-    } else if (c == 2 && !atomic_load(&win.closed)) {
-        win.s1[0] = vseq;
-        win.s1[1] = aseq;
-        win.t1_ns = now_ns();
-        atomic_store_explicit(&win.closed, 1, memory_order_release);
-    }
-}
-
-static gpointer pacer_main(gpointer ud)
-{
-    const double vpps = cfg.kbps * 1000.0 / 8 / cfg.pkt, fps = 30;
-    const uint64_t gop = (uint64_t)(cfg.gop_ms * fps / 1000);
-    uint64_t t0 = now_ns(), nv = 0, na = 0, next_sr = t0 + 1000000000u, frame = UINT64_MAX;
-    uint16_t vseq = 1000, aseq = 5000;
-    uint32_t vts0 = 0x1000, ats0 = 0x2000;
-    while (!atomic_load(&stop_all)) {
-        uint64_t tv = t0 + (uint64_t)(nv * 1e9 / vpps), ta = t0 + na * 20000000u;
-        uint64_t t = tv < next_sr ? tv : next_sr;
-        if (cfg.audio && ta < t) {
-            t = ta;
-        }
-        uint64_t now = now_ns();
-        if (t > now) {
-            struct timespec ts = { (time_t)(t / 1000000000u), (long)(t % 1000000000u) };
-            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-        } else if (now - t > LOAD(pst.behind_max_us) * 1000) {
-            __atomic_store_n(&pst.behind_max_us, (now - t) / 1000, __ATOMIC_RELAXED);
-        }
-        window_cmd(vseq, aseq);
-        if (t == tv) {
-            uint64_t f = (uint64_t)(nv * fps / vpps), fnext = (uint64_t)((nv + 1) * fps / vpps);
-            int vp8 = 0;
-            if (f != frame) { /* first packet of frame f */
-                frame = f;
-                bool key = f % gop == 0 || atomic_exchange(&kf_request, 0);
-                vp8 = key ? 2 : 1;
-                BUMP(pst.keyframes, key ? 1 : 0);
-            }
-            send_rtp(0, vseq++, vts0 + (uint32_t)(f * 3000), fnext != f, vp8);
-            nv++;
-        } else if (t == ta && cfg.audio) {
-            send_rtp(1, aseq++, ats0 + (uint32_t)na * 960, false, 0);
-            na++;
-        } else {
-            send_sr(0, vts0 + (uint32_t)((t - t0) / 1000000u * 90));
-            if (cfg.audio) {
-                send_sr(1, ats0 + (uint32_t)((t - t0) / 1000000u * 48));
-            }
-            next_sr += 1000000000u;
-        }
-    }
-    return NULL;
-}
-
-/* ---- worker threads -------------------------------------------------------------------------- */
-
-static pid_t gettid_(void)
-{
-    return (pid_t)syscall(SYS_gettid);
-}
-
-static gpointer worker_main(gpointer ud)
-{
-    worker_t *w = ud;
-    w->tid = gettid_();
-    g_main_context_push_thread_default(w->ctx);
-    g_main_loop_run(w->loop);
-    return NULL;
-}
-
-static void worker_start(worker_t *w, const char *name)
-{
-    w->ctx = g_main_context_new();
-    w->loop = g_main_loop_new(w->ctx, FALSE);
-    w->peers = g_ptr_array_new();
-    w->lat = g_new0(uint32_t, LAT_N);
-    GSource *t = g_timeout_source_new(50);
-    g_source_set_callback(t, on_tick, w, NULL);
-    g_source_attach(t, w->ctx);
-    g_source_unref(t);
-    w->th = g_thread_new(name, worker_main, w);
-}
-
-static job_t *run_job(worker_t *w, GSourceFunc fn, peer_t *p, char *sdp)
-{
-    job_t *j = g_new0(job_t, 1);
-    j->p = p;
-    j->sdp = sdp;
-    g_main_context_invoke(w->ctx, fn, j);
-    return j;
-}
-
-/* ---- the RPC (docs/RPC.md: 4-byte big-endian length + JSON), blocking, main thread only ---- */
-
-static int rpc_fd = -1, rpc_next_id = 1;
-static struct {
-    int connected, failed, closed;
-} ev_subs;
 
 static void read_full(void *buf, size_t n)
 {
     uint8_t *b = buf;
     while (n > 0) {
         ssize_t k = read(rpc_fd, b, n);
-        if (k <= 0) {
-            if (k < 0 && errno == EINTR) {
-                continue;
-            }
+        if (k <= 0 && !(k < 0 && errno == EINTR)) {
             DIE("RPC connection lost");
         }
-        b += k;
-        n -= (size_t)k;
+        b += k > 0 ? k : 0;
+        n -= k > 0 ? (size_t)k : 0;
     }
 }
 
@@ -828,41 +574,47 @@ static json_t *rpc_read(void)
 
 static void on_event(json_t *m)
 {
-    const char *ev = json_string_value(json_object_get(m, "event"));
     json_t *d = json_object_get(m, "data");
+    const char *ev = json_string_value(json_object_get(m, "event"));
     const char *role = json_string_value(json_object_get(d, "role"));
     const char *st = json_string_value(json_object_get(d, "state"));
-    if (!ev || strcmp(ev, "peer.state") != 0 || !role || !st) {
-        return;
+    if (ev && strcmp(ev, "peer.state") == 0 && role && st && strcmp(role, "publisher") == 0 &&
+        strcmp(st, "closed") == 0 && !pub_closed[0]) {
+        snprintf(pub_closed, sizeof pub_closed, "%s",
+                 json_string_value(json_object_get(d, "reason")) ?: "?");
+        pub_closed_ms = now_ms();
     }
-    if (strcmp(role, "publisher") == 0 && strcmp(st, "closed") == 0) {
-        DIE("the SFU closed the publisher: %s",
-            json_string_value(json_object_get(d, "reason")) ?: "?");
-    }
-    ev_subs.connected += strcmp(st, "connected") == 0;
-    ev_subs.failed += strcmp(st, "failed") == 0;
-    ev_subs.closed += strcmp(st, "closed") == 0;
 }
 
-/* Reads and handles events for up to ms milliseconds. */
-static void rpc_pump(int ms)
+/* Handles RPC events and publisher lines until deadline (CLOCK_MONOTONIC ns). */
+static void pump_until(uint64_t deadline)
 {
-    uint64_t end = now_ms() + (uint64_t)ms;
     for (;;) {
-        uint64_t t = now_ms();
-        struct pollfd pf = { rpc_fd, POLLIN, 0 };
-        if (t >= end || poll(&pf, 1, (int)(end - t)) <= 0) {
+        uint64_t t = now_ns();
+        struct pollfd pf[2] = { { rpc_fd, POLLIN, 0 }, { pub_out, POLLIN, 0 } };
+        int ms = t >= deadline ? 0 : (int)((deadline - t + 999999) / 1000000);
+        if (poll(pf, 2, ms) <= 0) {
             return;
         }
-        json_t *m = rpc_read();
-        on_event(m);
-        json_decref(m);
+        if (pf[0].revents) {
+            json_t *m = rpc_read();
+            on_event(m);
+            json_decref(m);
+        }
+        if (pf[1].revents) {
+            pub_read();
+        }
     }
 }
 
-/* Sends a request (steals params) and returns its result (new reference); DIEs on an error
- * response unless soft, then returns NULL. */
-static json_t *rpc_call(const char *method, json_t *params, bool soft)
+static void pump(int ms)
+{
+    pump_until(now_ns() + (uint64_t)ms * 1000000u);
+}
+
+/* Sends a request (steals params); returns its result (new reference), or NULL after an error
+ * response when soft (1: reported on stderr, 2: silently), else exits. */
+static json_t *rpc_call(const char *method, json_t *params, int soft)
 {
     int id = rpc_next_id++;
     json_t *req = json_pack("{s:i,s:s,s:o}", "id", id, "method", method, "params", params);
@@ -876,15 +628,14 @@ static json_t *rpc_call(const char *method, json_t *params, bool soft)
     free(s);
     json_decref(req);
     for (;;) {
-        json_t *m = rpc_read();
-        json_t *jid = json_object_get(m, "id");
+        json_t *m = rpc_read(), *jid = json_object_get(m, "id");
         if (!json_is_integer(jid) || json_integer_value(jid) != id) {
             on_event(m);
             json_decref(m);
             continue;
         }
         json_t *r = json_incref(json_object_get(m, "result"));
-        if (!r) {
+        if (!r && soft != 2) {
             json_t *e = json_object_get(m, "error");
             fprintf(stderr, "sfu_load: %s: %s: %s\n", method,
                     json_string_value(json_object_get(e, "code")),
@@ -902,7 +653,7 @@ static void rpc_connect(void)
 {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     snprintf(a.sun_path, sizeof a.sun_path, "%s", cfg.rpc);
-    rpc_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    rpc_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (connect(rpc_fd, (struct sockaddr *)&a, sizeof a) != 0) {
         DIE("connect %s: %s", cfg.rpc, strerror(errno));
     }
@@ -910,10 +661,11 @@ static void rpc_connect(void)
 
 /* ---- measurements -------------------------------------------------------------------------- */
 
-/* utime + stime of /proc/<path>/stat in clock ticks, or -1. */
-static long cpu_ticks(const char *path)
+/* utime + stime of a /proc/.../stat file in clock ticks, or -1. */
+static long cpu_ticks(const char *fmt, long id)
 {
-    char b[1024];
+    char path[64], b[1024];
+    snprintf(path, sizeof path, fmt, id);
     FILE *f = fopen(path, "r");
     size_t n = f ? fread(b, 1, sizeof b - 1, f) : 0;
     if (f) {
@@ -928,243 +680,7 @@ static long cpu_ticks(const char *path)
     return ut + st;
 }
 
-static long pid_ticks(long pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    return cpu_ticks(path);
-}
-
-static long tid_ticks(pid_t tid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-    return cpu_ticks(path);
-}
-
-/* UDP receive-buffer drops in this namespace (/proc/net/udp): [0] on the SFU's ports, [1] on
- * the others (ours). */
-static void udp_drops(uint64_t out[2])
-{
-    char line[512];
-    FILE *f = fopen("/proc/net/udp", "r");
-    out[0] = out[1] = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned port;
-        unsigned long long drops = 0;
-        char *tok, *save = NULL, *last = NULL;
-        if (sscanf(line, " %*d: %*x:%x", &port) != 1) {
-            continue; /* the header line */
-        }
-        for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
-            last = tok; /* the last column is "drops" */
-        }
-        if (last && sscanf(last, "%llu", &drops) == 1) {
-            out[(int)port >= cfg.port_lo && (int)port <= cfg.port_hi ? 0 : 1] += drops;
-        }
-    }
-    if (f) {
-        fclose(f);
-    }
-}
-
-/* The SFU's counters: [0] publisher packets_in, [1] sum of subscribers' packets_out. */
-static void sfu_counters(uint64_t out[2])
-{
-    json_t *r = rpc_call("stats", json_pack("{s:s}", "room", cfg.room), false);
-    json_t *peers = json_object_get(r, "peers"), *p;
-    size_t i;
-    out[0] = out[1] = 0;
-    json_array_foreach(peers, i, p)
-    {
-        const char *role = json_string_value(json_object_get(p, "role"));
-        bool is_pub = role && strcmp(role, "publisher") == 0;
-        out[is_pub ? 0 : 1] +=
-            (uint64_t)json_integer_value(json_object_get(p, is_pub ? "packets_in" : "packets_out"));
-    }
-    json_decref(r);
-}
-
-static uint64_t lat_pct(const uint32_t *h, uint64_t total, double q)
-{
-    uint64_t want = (uint64_t)(q * (double)total), acc = 0;
-    for (int i = 0; i < LAT_N; i++) {
-        acc += h[i];
-        if (acc > want) {
-            return (uint64_t)(i + 1) * LAT_US;
-        }
-    }
-    return (uint64_t)LAT_N * LAT_US;
-}
-
-/* ---- setup ------------------------------------------------------------------------------------
- */
-
-static peer_t *peer_new(int idx, worker_t *w)
-{
-    peer_t *p = g_new0(peer_t, 1);
-    p->idx = idx;
-    p->w = w;
-    if (idx < 0) {
-        snprintf(p->id, sizeof p->id, "pub");
-    } else {
-        snprintf(p->id, sizeof p->id, "sub%d", idx);
-    }
-    return p;
-}
-
-static void wait_until(atomic_int *v, int want, double secs, const char *what)
-{
-    uint64_t end = now_ms() + (uint64_t)(secs * 1000);
-    while (atomic_load(v) < want && atomic_load(&n_failed) == 0) {
-        if (now_ms() > end) {
-            DIE("%s: timeout", what);
-        }
-        rpc_pump(10);
-    }
-}
-
-static void setup_publisher(void)
-{
-    pub = peer_new(-1, &pubw);
-    job_t *j = run_job(&pubw, pub_offer, pub, NULL);
-    g_async_queue_pop(done_q);
-    json_t *r = rpc_call(
-        "publisher.offer",
-        json_pack("{s:s,s:s,s:s}", "room", cfg.room, "peer", pub->id, "sdp", j->out), false);
-    char *ans = g_strdup(json_string_value(json_object_get(r, "sdp")));
-    json_decref(r);
-    g_free(j->out);
-    g_free(j);
-    j = run_job(&pubw, pub_answer, pub, ans);
-    g_async_queue_pop(done_q);
-    g_free(ans);
-    g_free(j);
-    wait_until(&n_up, 1, 10, "publisher connected");
-    if (atomic_load(&n_failed)) {
-        DIE("the publisher failed");
-    }
-}
-
-/* Creates the subscribers in batches: subscriber.create for a batch, their answers built in
- * their contexts, then subscriber.answer for each. Returns the seconds until all are up. */
-static double setup_subscribers(void)
-{
-    uint64_t t0 = now_ms();
-    job_t *jobs[256];
-    for (int i = 0; i < cfg.subs; i += cfg.batch) {
-        int n = cfg.subs - i < cfg.batch ? cfg.subs - i : cfg.batch;
-        for (int k = 0; k < n; k++) {
-            peer_t *p = subs[i + k] = peer_new(i + k, &workers[(i + k) % cfg.threads]);
-            json_t *r = rpc_call("subscriber.create",
-                                 json_pack("{s:s,s:s}", "room", cfg.room, "peer", p->id), false);
-            jobs[k] =
-                run_job(p->w, sub_setup, p, g_strdup(json_string_value(json_object_get(r, "sdp"))));
-            json_decref(r);
-        }
-        for (int k = 0; k < n; k++) {
-            g_async_queue_pop(done_q);
-        }
-        for (int k = 0; k < n; k++) {
-            job_t *j = jobs[k];
-            if (j->out) {
-                json_decref(rpc_call("subscriber.answer",
-                                     json_pack("{s:s,s:s}", "peer", j->p->id, "sdp", j->out),
-                                     true));
-            }
-            g_free(j->sdp);
-            g_free(j->out);
-            g_free(j);
-        }
-    }
-    double limit = cfg.setup_timeout > 0 ? cfg.setup_timeout : 20 + cfg.subs / 20.0;
-    uint64_t end = t0 + (uint64_t)(limit * 1000);
-    while (atomic_load(&n_up) + atomic_load(&n_failed) < cfg.subs + 1 && now_ms() < end) {
-        rpc_pump(20);
-    }
-    return (double)(now_ms() - t0) / 1000;
-}
-
-static void parse_args(int argc, char **argv)
-{
-    static const struct option o[] = {
-        { "rpc", 1, 0, 'r' },    { "subs", 1, 0, 'n' },          { "kbps", 1, 0, 'k' },
-        { "audio", 1, 0, 'a' },  { "threads", 1, 0, 't' },       { "warmup", 1, 0, 'w' },
-        { "window", 1, 0, 'W' }, { "sfu-ports", 1, 0, 'p' },     { "srtp", 1, 0, 's' },
-        { "pkt", 1, 0, 'P' },    { "gop-ms", 1, 0, 'g' },        { "batch", 1, 0, 'b' },
-        { "room", 1, 0, 'R' },   { "setup-timeout", 1, 0, 'T' }, { 0, 0, 0, 0 }
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            cfg.rpc = optarg;
-            break;
-        case 'n':
-            cfg.subs = atoi(optarg);
-            break;
-        case 'k':
-            cfg.kbps = atoi(optarg);
-            break;
-        case 'a':
-            cfg.audio = atoi(optarg);
-            break;
-        case 't':
-            cfg.threads = atoi(optarg);
-            break;
-        case 'w':
-            cfg.warmup = atof(optarg);
-            break;
-        case 'W':
-            cfg.window = atof(optarg);
-            break;
-        case 'p':
-            sscanf(optarg, "%d-%d", &cfg.port_lo, &cfg.port_hi);
-            break;
-        case 's':
-            cfg.srtp = optarg;
-            break;
-        case 'P':
-            cfg.pkt = atoi(optarg);
-            break;
-        case 'g':
-            cfg.gop_ms = atoi(optarg);
-            break;
-        case 'b':
-            cfg.batch = atoi(optarg);
-            break;
-        case 'R':
-            cfg.room = optarg;
-            break;
-        case 'T':
-            cfg.setup_timeout = atof(optarg);
-            break;
-        default:
-            exit(2);
-        }
-    }
-    double vpps = cfg.kbps * 1000.0 / 8 / cfg.pkt;
-    if (!cfg.rpc || cfg.subs < 1 || cfg.subs > MAX_SUBS || cfg.kbps < 10 || cfg.threads < 1 ||
-        cfg.threads > MAX_WORKERS || cfg.pkt < 64 || cfg.pkt > 1400 || cfg.batch < 1 ||
-        cfg.batch > 256 || cfg.window <= 0 || vpps * cfg.window >= WIN_BITS - 64 ||
-        cfg.gop_ms < 100) {
-        fprintf(stderr, "usage: sfu_load --rpc PATH [--subs N] [--kbps K] [--audio 0|1] "
-                        "[--threads T] [--warmup S] [--window S] [--sfu-ports LO-HI] "
-                        "[--srtp gcm|cm] [--pkt B] [--gop-ms MS] [--batch N] [--room R]\n");
-        exit(2);
-    }
-}
-
-/* ---- the window and the result ----------------------------------------------------------- */
-
-typedef struct snap {
-    long sfu, self, pacer, pubctx, subs, busy; /* busy: the whole machine (/proc/stat) */
-    uint64_t drops[2], sfu_c[2];
-} snap_t;
-
-static pid_t pacer_tid;
-
-/* Busy clock ticks of all CPUs (user nice system irq softirq steal), or -1. */
+/* Busy clock ticks of the whole machine (/proc/stat: user nice system irq softirq steal). */
 static long machine_busy(void)
 {
     long long v[8] = { 0 };
@@ -1178,127 +694,344 @@ static long machine_busy(void)
     return n == 8 ? (long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) : -1;
 }
 
-static gpointer pacer_thread(gpointer ud)
+static unsigned pub_sfu_port; /* the SFU's socket for the publisher (its answer's candidate) */
+
+/* UDP receive-buffer drops in this namespace (/proc/net/udp, last column): [0] the SFU's socket
+ * of the publisher, [1] the SFU's other sockets (its --ports), [2] ours. */
+static void udp_drops(uint64_t out[3])
 {
-    pacer_tid = gettid_();
-    return pacer_main(ud);
+    char line[512];
+    FILE *f = fopen("/proc/net/udp", "r");
+    out[0] = out[1] = out[2] = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned port;
+        unsigned long long drops = 0;
+        char *tok, *save = NULL, *last = NULL;
+        if (sscanf(line, " %*d: %*x:%x", &port) != 1) {
+            continue; /* the header */
+        }
+        for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+            last = tok;
+        }
+        if (last && sscanf(last, "%llu", &drops) == 1) {
+            bool sfu = (int)port >= cfg.port_lo && (int)port <= cfg.port_hi;
+            out[port == pub_sfu_port ? 0 : sfu ? 1 : 2] += drops;
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
 }
 
-static void snapshot(snap_t *s, long sfu_pid)
+/* The SFU's counters for the room: [0] the publisher's packets_in, [1] the subscribers'
+ * packets_out summed. */
+static void sfu_counters(uint64_t out[2])
 {
-    s->sfu = pid_ticks(sfu_pid);
-    s->self = cpu_ticks("/proc/self/stat");
-    s->busy = machine_busy();
-    s->pacer = tid_ticks(pacer_tid);
-    s->pubctx = tid_ticks(pubw.tid);
-    s->subs = 0;
-    for (int i = 0; i < cfg.threads; i++) {
-        s->subs += tid_ticks(workers[i].tid);
+    json_t *r = rpc_call("stats", json_pack("{s:s}", "room", cfg.room), false), *p;
+    size_t i;
+    out[0] = out[1] = 0;
+    json_array_foreach(json_object_get(r, "peers"), i, p)
+    {
+        const char *role = json_string_value(json_object_get(p, "role"));
+        bool is_pub = role && strcmp(role, "publisher") == 0;
+        out[is_pub ? 0 : 1] +=
+            (uint64_t)json_integer_value(json_object_get(p, is_pub ? "packets_in" : "packets_out"));
     }
+    json_decref(r);
+}
+
+typedef struct snap {
+    long sfu, self, pub, subs, busy;
+    uint64_t drops[3], sfu_c[2];
+} snap_t;
+
+static long sfu_pid;
+
+static void snapshot(snap_t *s)
+{
+    s->sfu = cpu_ticks("/proc/%ld/stat", sfu_pid);
+    s->self = cpu_ticks("/proc/%ld/stat", (long)getpid());
+    s->pub = cpu_ticks("/proc/%ld/stat", (long)pub_pid);
+    s->subs = cpu_ticks("/proc/self/task/%ld/stat", (long)sub_tid);
+    s->busy = machine_busy();
     udp_drops(s->drops);
 }
 
-static json_t *result(const snap_t *a, const snap_t *b, double setup_s)
+/* The SFU's responsiveness: a cheap RPC (stats of a room that does not exist) every 250 ms until
+ * deadline; its round trip shows how long the SFU's one loop leaves the controller waiting. */
+static struct {
+    uint64_t n, sum_us, max_us;
+} probe;
+
+static void probe_until(uint64_t deadline)
 {
-    const double tck = (double)sysconf(_SC_CLK_TCK);
-    double secs = (double)(win.t1_ns - win.t0_ns) / 1e9;
-    uint64_t expect[2] = { (uint16_t)(win.s1[0] - win.s0[0]), (uint16_t)(win.s1[1] - win.s0[1]) };
-    uint64_t got = 0, want = 0, auth_ok = 0, auth_fail = 0, bad = 0, lat_n = 0, over = 0;
-    uint64_t lat_max = 0;
-    int up = 0, over_05 = 0;
-    double worst = 0;
-    static uint32_t lat[LAT_N];
-    for (int i = 0; i < cfg.subs; i++) {
-        peer_t *p = subs[i];
-        if (!p || p->state != P_UP) {
+    while (now_ns() < deadline && !pub_closed[0]) {
+        uint64_t next = now_ns() + 250000000u;
+        pump_until(next < deadline ? next : deadline);
+        uint64_t t = now_ns();
+        json_decref(rpc_call("stats", json_pack("{s:s}", "room", "-probe-"), 2));
+        uint64_t us = (now_ns() - t) / 1000;
+        probe.n++;
+        probe.sum_us += us;
+        probe.max_us = us > probe.max_us ? us : probe.max_us;
+    }
+}
+
+static uint64_t lat_pct(uint64_t total, double q)
+{
+    uint64_t want = (uint64_t)(q * (double)total), acc = 0;
+    for (int i = 0; i < LAT_N; i++) {
+        acc += LOAD(lat[i]);
+        if (acc > want) {
+            return (uint64_t)(i + 1) * LAT_US;
+        }
+    }
+    return (uint64_t)LAT_N * LAT_US;
+}
+
+/* ---- setup --------------------------------------------------------------------------------------
+ */
+
+static void wait_pub(bool *flag, const char *what)
+{
+    uint64_t end = now_ns() + 15000000000u;
+    while (!*flag && !pubst.failed[0] && !pub_closed[0] && now_ns() < end) {
+        pump(10);
+    }
+    if (!*flag) {
+        DIE("publisher: no %s (%s)", what, pubst.failed[0] ? pubst.failed : "timeout");
+    }
+}
+
+/* The publisher's offer goes to publisher.offer, the SFU's answer back to it; waits until its
+ * DTLS is up. */
+static void setup_publisher(void)
+{
+    wait_pub(&pubst.has_offer, "offer");
+    json_t *r = rpc_call(
+        "publisher.offer",
+        json_pack("{s:s,s:s,s:s}", "room", cfg.room, "peer", "pub", "sdp", pubst.offer), false);
+    const char *ans = json_string_value(json_object_get(r, "sdp"));
+    sdp_t *sdp = NULL;
+    sdp_remote_t rem;
+    if (ans && sdp_parse(&sdp, ans, strlen(ans), NULL) == 0 &&
+        sdp_remote_transport(sdp, &rem, NULL) == 0 && rem.first->n_cands > 0) {
+        pub_sfu_port = rem.first->cands[0].port;
+    }
+    sdp_free(sdp);
+    pub_cmd(json_pack("{s:s,s:s}", "cmd", "answer", "sdp", ans ? ans : ""));
+    json_decref(r);
+    wait_pub(&pubst.up, "DTLS connection");
+}
+
+/* subscriber.create, our answer, subscriber.answer for each; then waits until all are up
+ * (or failed, or a timeout). Returns the seconds it took. */
+static double setup_subscribers(void)
+{
+    uint64_t t0 = now_ms();
+    for (int i = 0; i < cfg.subs && !pub_closed[0]; i++) {
+        sub_t *s = subs[i] = g_new0(sub_t, 1);
+        s->idx = i;
+        s->fd = -1;
+        snprintf(s->id, sizeof s->id, "sub%d", i);
+        json_t *r = rpc_call("subscriber.create",
+                             json_pack("{s:s,s:s}", "room", cfg.room, "peer", s->id), true);
+        char *ans = r ? sub_answer(s, json_string_value(json_object_get(r, "sdp")) ?: "") : NULL;
+        json_decref(r);
+        if (!ans) {
+            s->state = S_FAILED;
+            atomic_fetch_add(&n_failed, 1);
+            atomic_store(&n_subs, i + 1);
             continue;
         }
-        uint64_t g = 0, e = 0;
-        for (int tr = 0; tr < 2; tr++) {
-            for (uint64_t d = 0; d < expect[tr]; d++) {
-                g += (LOAD(p->bits[tr][d / 64]) >> (d % 64)) & 1;
-            }
-            e += expect[tr];
+        atomic_store(&n_subs, i + 1);
+        json_decref(
+            rpc_call("subscriber.answer", json_pack("{s:s,s:s}", "peer", s->id, "sdp", ans), true));
+        g_free(ans);
+        if (i % 50 == 49) {
+            pump(0);
         }
+    }
+    uint64_t end = t0 + (uint64_t)((20 + cfg.subs / 20.0) * 1000);
+    while (atomic_load(&n_up) + atomic_load(&n_failed) < cfg.subs && now_ms() < end &&
+           !pub_closed[0]) {
+        pump(20);
+    }
+    return (double)(now_ms() - t0) / 1000;
+}
+
+/* When the SFU closed the publisher (its ICE failed: consent lost under overload, or another
+ * reason) the run ends here with one JSON object saying when, and the drops so far. */
+static void check_pub(const char *phase, const uint64_t drops0[3])
+{
+    if (!pub_closed[0]) {
+        return;
+    }
+    uint64_t d[3];
+    udp_drops(d);
+    json_t *r =
+        json_pack("{s:i,s:i,s:s++,s:s,s:f,s:i,s:I,s:I,s:I}", "subs", cfg.subs, "kbps", cfg.kbps,
+                  "error", "the SFU closed the publisher: ", pub_closed, "", "phase", phase, "t_s",
+                  (double)(pub_closed_ms - start_ms) / 1000, "connected", atomic_load(&n_up),
+                  "udp_drops_sfu_pub", (json_int_t)(d[0] - drops0[0]), "udp_drops_sfu",
+                  (json_int_t)(d[1] - drops0[1]), "udp_drops_load", (json_int_t)(d[2] - drops0[2]));
+    char *txt = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    printf("%s\n", txt);
+    fflush(stdout);
+    fprintf(stderr, "sfu_load: the SFU closed the publisher (%s) during the %s\n", pub_closed,
+            phase);
+    kill(pub_pid, SIGTERM);
+    _exit(0);
+}
+
+/* ---- the result ---------------------------------------------------------------------------------
+ */
+
+#define SET(k, v)  json_object_set_new(r, k, v)
+#define SETI(k, v) SET(k, json_integer((json_int_t)(v)))
+#define SETR(k, v) SET(k, json_real(round((v)*1000) / 1000))
+
+static json_t *result(const snap_t *a, const snap_t *b, double setup_s)
+{
+    const double tck = (double)sysconf(_SC_CLK_TCK), secs = cfg.window;
+    uint16_t s0[2], n[2];
+    for (int tr = 0; tr < 2; tr++) {
+        s0[tr] = (uint16_t)json_integer_value(json_array_get(pubst.s0, (size_t)tr));
+        n[tr] =
+            (uint16_t)((uint16_t)json_integer_value(json_array_get(pubst.s1, (size_t)tr)) - s0[tr]);
+    }
+    uint64_t got = 0, want = 0, auth_ok = 0, auth_fail = 0, bad = 0, lat_n = LOAD(lat_over);
+    int up = 0, over = 0;
+    double worst = 0;
+    for (int i = 0; i < atomic_load(&n_subs); i++) {
+        sub_t *s = subs[i];
+        if (LOAD(s->state) != S_UP) {
+            continue;
+        }
+        uint64_t g = 0;
+        for (int tr = 0; tr < 2; tr++) {
+            for (uint16_t d = 0; d < n[tr]; d++) {
+                uint16_t q = (uint16_t)(s0[tr] + d);
+                g += LOAD(s->bits[tr][q / 64]) >> (q % 64) & 1;
+            }
+        }
+        uint64_t e = (uint64_t)n[0] + n[1];
         double loss = e ? 1.0 - (double)g / (double)e : 1;
         worst = loss > worst ? loss : worst;
-        over_05 += loss >= 0.005;
+        over += loss >= 0.005;
         up++;
         got += g;
         want += e;
-        auth_ok += LOAD(p->auth_ok);
-        auth_fail += LOAD(p->auth_fail);
-        bad += LOAD(p->bad_magic);
+        auth_ok += LOAD(s->auth_ok);
+        auth_fail += LOAD(s->auth_fail);
+        bad += LOAD(s->bad_payload);
     }
-    for (int w = 0; w < cfg.threads; w++) {
-        for (int i = 0; i < LAT_N; i++) {
-            lat[i] += LOAD(workers[w].lat[i]);
-            lat_n += LOAD(workers[w].lat[i]);
-        }
-        over += LOAD(workers[w].lat_over);
-        lat_max = LOAD(workers[w].lat_max) > lat_max ? LOAD(workers[w].lat_max) : lat_max;
+    for (int i = 0; i < LAT_N; i++) {
+        lat_n += LOAD(lat[i]);
     }
-    uint64_t pkts_in = expect[0] + expect[1];
+    uint64_t pkts = (uint64_t)n[0] + n[1];
     double sfu_s = (double)(b->sfu - a->sfu) / tck;
-    json_t *r = json_object();
-    json_object_set_new(r, "subs", json_integer(cfg.subs));
-    json_object_set_new(r, "kbps", json_integer(cfg.kbps));
-    json_object_set_new(r, "audio", json_integer(cfg.audio));
-    json_object_set_new(r, "threads", json_integer(cfg.threads));
-    json_object_set_new(r, "srtp", json_string(srtpx_profile_name(pub->profile)));
-    json_object_set_new(r, "connected", json_integer(up));
-    json_object_set_new(r, "failed", json_integer(atomic_load(&n_failed)));
-    json_object_set_new(r, "setup_s", json_real(setup_s));
-    json_object_set_new(r, "window_s", json_real(secs));
-    json_object_set_new(r, "pkts_in", json_integer((json_int_t)pkts_in));
-    json_object_set_new(r, "video_pkts", json_integer((json_int_t)expect[0]));
-    json_object_set_new(r, "audio_pkts", json_integer((json_int_t)expect[1]));
-    json_object_set_new(r, "expected", json_integer((json_int_t)want));
-    json_object_set_new(r, "received", json_integer((json_int_t)got));
-    json_object_set_new(r, "loss_pct", json_real(want ? 100.0 * (1 - (double)got / want) : 100));
-    json_object_set_new(r, "subs_loss_over_0_5", json_integer(over_05));
-    json_object_set_new(r, "worst_sub_loss_pct", json_real(100 * worst));
-    json_object_set_new(r, "sfu_cpu_s", json_real(sfu_s));
-    json_object_set_new(r, "sfu_cpu_pct", json_real(100 * sfu_s / secs));
-    json_object_set_new(r, "sfu_us_per_pkt_sub",
-                        json_real(pkts_in && up ? sfu_s * 1e6 / ((double)pkts_in * up) : 0));
-    json_object_set_new(r, "load_cpu_pct",
-                        json_real(100 * (double)(b->self - a->self) / tck / secs));
+    json_t *r = json_object(), *ps = pubst.stats;
+    SETI("subs", cfg.subs);
+    SETI("kbps", cfg.kbps);
+    SETI("audio", cfg.audio);
+    SET("srtp", json_string(pubst.srtp));
+    SETI("connected", up);
+    SETI("failed", atomic_load(&n_failed));
+    SETR("setup_s", setup_s);
+    SETR("window_s", secs);
+    SETI("pkts_in", pkts);
+    SETI("video_pkts", n[0]);
+    SETI("audio_pkts", n[1]);
+    SETI("expected", want);
+    SETI("received", got);
+    SETR("loss_pct", want ? 100.0 * (1 - (double)got / (double)want) : 100);
+    SETI("subs_loss_over_0_5", over);
+    SETR("worst_sub_loss_pct", 100 * worst);
+    SETR("sfu_cpu_s", sfu_s);
+    SETR("sfu_cpu_pct", 100 * sfu_s / secs);
+    SETR("sfu_us_per_pkt_sub", pkts && up ? sfu_s * 1e6 / ((double)pkts * up) : 0);
+    SETR("load_cpu_pct", 100 * (double)(b->self - a->self) / tck / secs);
+    SETR("load_subs_cpu_pct", 100 * (double)(b->subs - a->subs) / tck / secs);
+    SETR("load_pub_cpu_pct", 100 * (double)(b->pub - a->pub) / tck / secs);
+    SETR("load_us_per_pkt_sub", want ? (double)(b->subs - a->subs) / tck * 1e6 / (double)want : 0);
     /* what the rest of the machine used meanwhile (other tenants, kernel threads) */
-    json_object_set_new(
-        r, "others_cpu_pct",
-        json_real(100 * (double)((b->busy - a->busy) - (b->sfu - a->sfu) - (b->self - a->self)) /
-                  tck / secs));
-    json_object_set_new(r, "load_subs_cpu_pct",
-                        json_real(100 * (double)(b->subs - a->subs) / tck / secs));
-    json_object_set_new(
-        r, "load_pub_cpu_pct",
-        json_real(100 * (double)(b->pacer - a->pacer + b->pubctx - a->pubctx) / tck / secs));
-    json_object_set_new(
-        r, "load_us_per_pkt_sub",
-        json_real(want ? (double)(b->subs - a->subs) / tck * 1e6 / (double)want : 0));
-    json_object_set_new(r, "lat_samples", json_integer((json_int_t)lat_n));
-    json_object_set_new(r, "lat_p50_us",
-                        json_integer((json_int_t)lat_pct(lat, lat_n + over, 0.50)));
-    json_object_set_new(r, "lat_p99_us",
-                        json_integer((json_int_t)lat_pct(lat, lat_n + over, 0.99)));
-    json_object_set_new(r, "lat_max_us", json_integer((json_int_t)(lat_max / 1000)));
-    json_object_set_new(r, "auth_ok", json_integer((json_int_t)auth_ok));
-    json_object_set_new(r, "auth_fail", json_integer((json_int_t)auth_fail));
-    json_object_set_new(r, "bad_payload", json_integer((json_int_t)bad));
-    json_object_set_new(r, "udp_drops_sfu", json_integer((json_int_t)(b->drops[0] - a->drops[0])));
-    json_object_set_new(r, "udp_drops_load", json_integer((json_int_t)(b->drops[1] - a->drops[1])));
-    json_object_set_new(r, "sfu_pub_pkts_in",
-                        json_integer((json_int_t)(b->sfu_c[0] - a->sfu_c[0])));
-    json_object_set_new(r, "sfu_sub_pkts_out",
-                        json_integer((json_int_t)(b->sfu_c[1] - a->sfu_c[1])));
-    json_object_set_new(r, "pub_keyframes", json_integer((json_int_t)LOAD(pst.keyframes)));
-    json_object_set_new(r, "pub_plis", json_integer((json_int_t)(LOAD(pst.plis) + LOAD(pst.firs))));
-    json_object_set_new(r, "pub_nacks", json_integer((json_int_t)LOAD(pst.nacks)));
-    json_object_set_new(r, "pub_send_fail", json_integer((json_int_t)LOAD(pst.send_fail)));
-    json_object_set_new(r, "pacer_behind_max_us",
-                        json_integer((json_int_t)LOAD(pst.behind_max_us)));
+    SETR("others_cpu_pct", 100 *
+                               (double)((b->busy - a->busy) - (b->sfu - a->sfu) -
+                                        (b->self - a->self) - (b->pub - a->pub)) /
+                               tck / secs);
+    SETI("lat_samples", lat_n);
+    SETI("lat_p50_us", lat_pct(lat_n, 0.50));
+    SETI("lat_p99_us", lat_pct(lat_n, 0.99));
+    SETI("lat_max_us", LOAD(lat_max) / 1000);
+    SETI("auth_ok", auth_ok);
+    SETI("auth_fail", auth_fail);
+    SETI("bad_payload", bad);
+    SETI("udp_drops_sfu_pub", b->drops[0] - a->drops[0]);
+    SETI("udp_drops_sfu", b->drops[1] - a->drops[1]);
+    SETI("udp_drops_load", b->drops[2] - a->drops[2]);
+    SETI("sfu_pub_pkts_in", b->sfu_c[0] - a->sfu_c[0]);
+    SETI("sfu_sub_pkts_out", b->sfu_c[1] - a->sfu_c[1]);
+    SETI("rpc_probe_avg_us", probe.n ? probe.sum_us / probe.n : 0);
+    SETI("rpc_probe_max_us", probe.max_us);
+    static const char *const keys[] = { "keyframes", "plis",      "firs",
+                                        "nacks",     "send_fail", "behind_max_us" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "pub_%s", keys[i]);
+        SET(k, json_incref(json_object_get(ps, keys[i]) ?: json_null()));
+    }
     return r;
+}
+
+/* --name value pairs into cfg; "ports" is LO-HI. Exits 2 on anything else. */
+static void parse_args(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        char type; /* s string, i int, d double, r range */
+        void *p;
+    } o[] = { { "rpc", 's', &cfg.rpc },       { "subs", 'i', &cfg.subs },
+              { "kbps", 'i', &cfg.kbps },     { "audio", 'i', &cfg.audio },
+              { "warmup", 'd', &cfg.warmup }, { "window", 'd', &cfg.window },
+              { "pkt", 'i', &cfg.pkt },       { "sfu-ports", 'r', &cfg.port_lo },
+              { "gop-ms", 'i', &cfg.gop_ms }, { "room", 's', &cfg.room },
+              { "pub", 's', &cfg.pub },       { "poll-us", 'i', &cfg.poll_us } };
+    bool ok = true;
+    for (int i = 1; ok && i < argc; i += 2) {
+        size_t k = 0;
+        while (k < sizeof o / sizeof o[0] &&
+               !(strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, o[k].name) == 0)) {
+            k++;
+        }
+        ok = k < sizeof o / sizeof o[0] && i + 1 < argc;
+        if (!ok) {
+            break;
+        }
+        const char *v = argv[i + 1];
+        switch (o[k].type) {
+        case 's':
+            *(const char **)o[k].p = v;
+            break;
+        case 'i':
+            *(int *)o[k].p = atoi(v);
+            break;
+        case 'd':
+            *(double *)o[k].p = atof(v);
+            break;
+        default:
+            ok = sscanf(v, "%d-%d", &cfg.port_lo, &cfg.port_hi) == 2;
+        }
+    }
+    double pps = cfg.kbps * 1000.0 / 8 / cfg.pkt + 50;
+    if (!ok || !cfg.rpc || cfg.subs < 1 || cfg.subs > MAX_SUBS || cfg.kbps < 10 ||
+        cfg.window <= 0 || cfg.warmup < 0 || pps * cfg.window > 30000 || cfg.poll_us < 0 ||
+        cfg.poll_us > 100000) {
+        fprintf(stderr, "usage: sfu_load --rpc PATH [--subs N] [--kbps K] [--audio 0|1] "
+                        "[--warmup S] [--window S] [--sfu-ports LO-HI] [--pkt B] [--gop-ms MS] "
+                        "[--room R] [--pub PATH] [--poll-us US]\n");
+        exit(2);
+    }
 }
 
 int main(int argc, char **argv)
@@ -1309,48 +1042,78 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (srtpx_global_init() != 0) {
-        DIE("srtp_init");
+    log_set_level("warn");
+    signal(SIGPIPE, SIG_IGN);
+    char err[128];
+    static const uint16_t known[] = { STUN_ATTRIBUTE_USERNAME,
+                                      STUN_ATTRIBUTE_MESSAGE_INTEGRITY,
+                                      STUN_ATTRIBUTE_PRIORITY,
+                                      STUN_ATTRIBUTE_USE_CANDIDATE,
+                                      STUN_ATTRIBUTE_ICE_CONTROLLED,
+                                      STUN_ATTRIBUTE_ICE_CONTROLLING,
+                                      0 };
+    stun_agent_init(&stun, known, STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
+    RAND_bytes((unsigned char *)&tie, sizeof tie);
+    if (srtpx_global_init() != 0 || !(dctx = dtls_ctx_new(err, sizeof err))) {
+        DIE("init: %s", err);
     }
-    tls_init();
-    done_q = g_async_queue_new();
-    worker_start(&pubw, "pub");
-    for (int i = 0; i < cfg.threads; i++) {
-        worker_start(&workers[i], "subs");
-    }
+    pthread_t th;
+    pthread_create(&th, NULL, sub_main, NULL);
+    start_ms = now_ms();
+    pub_spawn(argv[0]);
     rpc_connect();
     json_t *h = rpc_call("hello", json_pack("{s:i,s:s}", "version", 1, "node", "sfu-load"), false);
-    long sfu_pid = (long)json_integer_value(json_object_get(h, "pid"));
+    sfu_pid = (long)json_integer_value(json_object_get(h, "pid"));
     json_decref(h);
     setup_publisher();
-    GThread *pacer = g_thread_new("pacer", pacer_thread, NULL);
+    uint64_t drops0[3];
+    udp_drops(drops0);
     double setup_s = setup_subscribers();
     fprintf(stderr, "sfu_load: %d/%d subscribers up in %.1f s (%d failed); warm-up %.0f s\n",
-            atomic_load(&n_up) - 1, cfg.subs, setup_s, atomic_load(&n_failed), cfg.warmup);
-    rpc_pump((int)(cfg.warmup * 1000));
+            atomic_load(&n_up), cfg.subs, setup_s, atomic_load(&n_failed), cfg.warmup);
+    check_pub("setup", drops0);
+    pump((int)(cfg.warmup * 1000));
+    check_pub("warm-up", drops0);
+
+    /* the window: [t0, t1) by the publisher's send times */
     snap_t a, b;
+    uint64_t t0 = now_ns() + 300000000u, t1 = t0 + (uint64_t)(cfg.window * 1e9);
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    uint64_t wall = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec - now_ns();
+    atomic_store(&lat_t0, t0 + wall);
+    atomic_store(&lat_t1, t1 + wall);
+    pub_cmd(json_pack("{s:s,s:I,s:I}", "cmd", "window", "t0", (json_int_t)(t0 + wall), "t1",
+                      (json_int_t)(t1 + wall)));
+    pump_until(t0 - 100000000u);
     sfu_counters(a.sfu_c);
-    atomic_store(&win.cmd, 1);
-    while (!atomic_load(&win.active)) {
-        usleep(200);
-    }
-    snapshot(&a, sfu_pid);
-    rpc_pump((int)(cfg.window * 1000));
-    atomic_store(&win.cmd, 2);
-    while (!atomic_load(&win.closed)) {
-        usleep(200);
-    }
-    snapshot(&b, sfu_pid);
+    pump_until(t0);
+    snapshot(&a);
+    probe_until(t1);
+    pump_until(t1);
+    snapshot(&b);
     sfu_counters(b.sfu_c);
-    rpc_pump((int)(cfg.drain * 1000)); /* packets still on their way count */
-    atomic_store(&win.active, 0);
-    usleep(50000);
+    check_pub("window", drops0);
+    wait_pub(&pubst.window, "window");
+    pump((int)(cfg.drain * 1000)); /* packets still on their way count */
+    pub_cmd(json_pack("{s:s}", "cmd", "stats"));
+    uint64_t end = now_ns() + 5000000000u;
+    while (!pubst.stats && now_ns() < end) {
+        pump(10);
+    }
     json_t *r = result(&a, &b, setup_s);
-    char *s = json_dumps(r, JSON_COMPACT);
+    char *s = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(6));
     printf("%s\n", s);
     fflush(stdout);
-    atomic_store(&stop_all, 1);
-    g_thread_join(pacer);
-    /* The SFU is stopped by whoever started it; our sockets close with the process. */
+    /* the publisher ends at the end of its stdin; the SFU is stopped by whoever started it */
+    close(pub_in);
+    for (int i = 0; i < 100 && waitpid(pub_pid, NULL, WNOHANG) == 0; i++) {
+        usleep(20000);
+    }
+    if (waitpid(pub_pid, NULL, WNOHANG) == 0) {
+        kill(pub_pid, SIGKILL);
+        waitpid(pub_pid, NULL, 0);
+    }
     _exit(0);
 }
