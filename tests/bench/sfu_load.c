@@ -75,6 +75,7 @@ static struct {
           .pkt = 1200,
           .gop_ms = 2000,
           .port_hi = -1,
+          .poll_us = 2000,
           .warmup = 3,
           .window = 10,
           .drain = 0.5 };

@@ -20,6 +20,7 @@
 //   than MAX_OTHERS % of a core is done again, at most RETRIES times (the last one is kept)
 //   ONAIR_RELEASE_BUILD (build/release) BENCH_OUT (build/bench)
 // Writes BENCH_OUT/sfu-<time>.json (every run) and BENCH_OUT/sfu-latest.md (the tables).
+// SFU_BENCH_RENDER=<that json> prints the tables of a saved run again (no namespace needed).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -166,15 +167,26 @@ async function point(kbps, n, results) {
       runs.push({ subs: n, kbps, error: e.message, loss_pct: 100 });
     }
   }
-  const keys = Object.keys(runs.find((r) => !r.error) || {}).filter((k) => typeof runs.find((r) => !r.error)[k] === 'number');
-  const med = { kbps, n, runs: runs.length, errors: runs.filter((r) => r.error).length };
-  for (const k of keys) {
-    med[k] = median(runs.map((r) => r[k]));
-    med[`${k}_range`] = range(runs.map((r) => r[k]));
-  }
-  med.loss_pct = median(runs.map((r) => r.loss_pct));
-  med.pass = med.loss_pct < LOSS_MAX && med.connected === n;
+  const med = summarize(kbps, n, runs);
   results.push({ kbps, n, runs, median: med });
+  return med;
+}
+
+// Medians (and min–max) of every numeric field over the successful runs; a failed run (the SFU
+// closed the publisher, or the generator did not finish) counts as 100% loss for pass/fail.
+function summarize(kbps, n, runs) {
+  const okRuns = runs.filter((r) => !r.error);
+  const keys = Object.keys(okRuns[0] || {}).filter((k) => typeof okRuns[0][k] === 'number');
+  const med = { kbps, n, runs: runs.length, errors: runs.length - okRuns.length };
+  for (const k of keys) {
+    med[k] = median(okRuns.map((r) => r[k]));
+    med[`${k}_range`] = range(okRuns.map((r) => r[k]));
+  }
+  med.loss_ok_pct = med.loss_pct;
+  med.loss_ok_pct_range = med.loss_pct_range;
+  med.loss_pct = median(runs.map((r) => (r.error ? 100 : r.loss_pct)));
+  med.failures = runs.filter((r) => r.error).map((r) => ({ n, why: r.error }));
+  med.pass = med.loss_pct < LOSS_MAX && med.connected === n;
   return med;
 }
 
@@ -205,26 +217,66 @@ async function sweep(kbps, results) {
 const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 const fr = (m, k, d = 2) => `${f(m[k], d)} (${f(m[`${k}_range`]?.[0], d)}–${f(m[`${k}_range`]?.[1], d)})`;
 
-function table(kbps, pts, limit) {
+// A failed run in a few words.
+function shortWhy(why) {
+  const m = /closed the publisher: (\w+) \((\S+), ([\d.]+) s after start; UDP drops at the SFU's publisher socket (\d+)/.exec(why);
+  if (m) return `the SFU closed the publisher (${m[1]}) in the ${m[2]}, ${Math.round(+m[3])} s after start, ${m[4]} drops at its publisher socket`;
+  if (/killed after/.test(why)) return `not done in time${/handshake timeout/.test(why) ? ' (DTLS handshakes timed out)' : ''}`;
+  return why.slice(0, 120);
+}
+
+// One table per bitrate from the medians (successful runs only; failed runs are counted).
+function table(kbps, pts, limit, runs) {
   const lines = [
-    `#### ${kbps} kbit/s video (${cfg.runs} runs per row: median, min–max)`,
+    `#### ${kbps} kbit/s video + 64 kbit/s audio (${runs} runs per row: median, min–max)`,
     '',
-    '| N | loss % | subs ≥ 0.5% loss | UDP drops SFU (pub + subs) / load gen | SFU CPU % | SFU µs / pkt / sub | ×limit | latency p50 / p99 µs | load gen CPU % (subs / pub) | others CPU % | setup s |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| N | runs ok | loss % | UDP drops SFU (pub + subs) / load gen | SFU CPU % | SFU µs / pkt / sub | ×limit | latency p50 / p99 µs | RPC max ms | load gen CPU % (subs / pub) | others CPU % ≈ | setup s |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const m of pts) {
     const ratio = limit ? m.sfu_us_per_pkt_sub / limit : NaN;
-    lines.push(`| ${m.n}${m.pass ? '' : ' ✗'}${m.errors ? ` (${m.errors} of ${m.runs} runs failed)` : ''} | ${fr(m, 'loss_pct', 3)} | ${f(m.subs_loss_over_0_5, 0)} | ${f(m.udp_drops_sfu_pub, 0)} + ${f(m.udp_drops_sfu, 0)} / ${f(m.udp_drops_load, 0)} | ${f(m.sfu_cpu_pct, 0)} | ${fr(m, 'sfu_us_per_pkt_sub')} |` +
+    lines.push(`| ${m.n}${m.pass ? '' : ' ✗'} | ${m.runs - m.errors}/${m.runs} | ${fr(m, 'loss_ok_pct', 3)} |` +
+      ` ${f(m.udp_drops_sfu_pub, 0)} + ${f(m.udp_drops_sfu, 0)} / ${f(m.udp_drops_load, 0)} | ${f(m.sfu_cpu_pct, 0)} | ${fr(m, 'sfu_us_per_pkt_sub')} |` +
       ` ${f(ratio)} | ${f(m.lat_p50_us, 0)} / ${f(m.lat_p99_us, 0)} (p99 ${f(m.lat_p99_us_range?.[0], 0)}–${f(m.lat_p99_us_range?.[1], 0)}) |` +
-      ` ${f(m.load_cpu_pct, 0)} (${f(m.load_subs_cpu_pct, 0)} / ${f(m.load_pub_cpu_pct, 0)}) | ${f(m.others_cpu_pct, 0)} | ${f(m.setup_s, 1)} |`);
+      ` ${f(m.rpc_probe_max_us / 1000, 0)} | ${f(m.load_cpu_pct, 0)} (${f(m.load_subs_cpu_pct, 0)} / ${f(m.load_pub_cpu_pct, 0)}) |` +
+      ` ${f(Math.max(0, m.others_cpu_pct), 0)} | ${f(m.setup_s, 1)} |`);
   }
   const ok = pts.filter((p) => p.pass).sort((a, b) => b.n - a.n)[0];
-  lines.push('', `Most subscribers with median loss < 0.5%: **${ok ? ok.n : 'none'}**` +
+  lines.push('', `Most subscribers with median loss < 0.5% (a failed run counts as 100%): **${ok ? ok.n : 'none'}**` +
     (ok ? ` (SFU ${f(ok.sfu_us_per_pkt_sub)} µs/pkt/sub, p99 ${f(ok.lat_p99_us, 0)} µs).` : '.'));
+  const failed = pts.flatMap((p) => p.failures || []);
+  if (failed.length) lines.push('', 'Failed runs: ' + failed.map((x) => `N=${x.n}: ${shortWhy(x.why)}`).join('; ') + '.');
   return lines.join('\n');
 }
 
+function render({ cfg: c, machine, limit, results }) {
+  // the limit for the packet mix the generator sends: 1200-byte video + 172-byte audio
+  const mix = (m) => (limit ? (m.video_pkts * limit.gcm_send_big_us + m.audio_pkts * limit.gcm_send_small_us) / m.pkts_in : NaN);
+  const parts = [
+    `Machine: ${machine.cpus} × ${machine.cpu}, Linux ${machine.kernel}, Node ${machine.node}; tree ${machine.rev}` +
+      `${machine.dirty_sfu ? ` (+${machine.dirty_sfu} uncommitted files in sfu/ proto/)` : ''}, ${machine.time}; load average before/after:` +
+      ` ${machine.load_before.map((x) => x.toFixed(2)).join(' ')} / ${machine.load_after.map((x) => x.toFixed(2)).join(' ')}.`,
+    '',
+  ];
+  if (limit) {
+    parts.push(`Physical limit (sfu_limit, ${limit.subs} sessions/sockets, median of ${limit.runs} × ${limit.secs} s, CPU µs per packet per subscriber):` +
+      ` srtp_protect GCM ${f(limit.protect_gcm_us)}, CM ${f(limit.protect_cm_us)}; sendto ${f(limit.sendto_us)};` +
+      ` **GCM protect + sendto: ${f(limit.gcm_send_big_us)} (${limit.big} B), ${f(limit.gcm_send_small_us)} (${limit.small} B)**; CM protect + sendto ${f(limit.cm_send_big_us)}.`, '');
+  }
+  for (const kbps of c.rates) {
+    const pts = results.filter((r) => r.kbps === kbps).map((r) => summarize(kbps, r.n, r.runs)).sort((a, b) => a.n - b.n);
+    const any = pts.find((p) => p.pkts_in);
+    const lim = any ? mix(any) : NaN;
+    parts.push(table(kbps, pts, lim, c.runs), '', `(×limit: SFU µs per packet per subscriber / ${f(lim)} µs, the limit for this stream's mix of video and audio packets.)`, '');
+  }
+  return parts.join('\n');
+}
+
 async function main() {
+  if (process.env.SFU_BENCH_RENDER) { // re-render the tables of a saved run
+    console.log(render(JSON.parse(readFileSync(process.env.SFU_BENCH_RENDER, 'utf8'))));
+    return;
+  }
   assertPrivateNetns();
   mkdirSync(cfg.out, { recursive: true });
   const machine = {
@@ -248,30 +300,12 @@ async function main() {
     log(`physical limit: ${JSON.stringify(limit)}`);
   }
   const results = [];
-  const sweeps = {};
-  for (const kbps of cfg.rates) sweeps[kbps] = await sweep(kbps, results);
+  for (const kbps of cfg.rates) await sweep(kbps, results);
   machine.load_after = os.loadavg();
-  // the limit for the packet mix the generator sends: 1200-byte video + 172-byte audio
-  const mix = (m) => (limit ? (m.video_pkts * limit.gcm_send_big_us + m.audio_pkts * limit.gcm_send_small_us) / m.pkts_in : NaN);
-  const parts = [
-    `Machine: ${machine.cpus} × ${machine.cpu}, Linux ${machine.kernel}, Node ${machine.node}; tree ${machine.rev}` +
-      `${machine.dirty_sfu ? ` (+${machine.dirty_sfu} uncommitted files in sfu/ proto/)` : ''}, ${machine.time}; load average before/after:` +
-      ` ${machine.load_before.map((x) => x.toFixed(2)).join(' ')} / ${machine.load_after.map((x) => x.toFixed(2)).join(' ')}.`,
-    '',
-  ];
-  if (limit) {
-    parts.push(`Physical limit (sfu_limit, ${limit.subs} sessions/sockets, median of ${limit.runs} × ${limit.secs} s, CPU µs per packet per subscriber):` +
-      ` srtp_protect GCM ${f(limit.protect_gcm_us)}, CM ${f(limit.protect_cm_us)}; sendto ${f(limit.sendto_us)};` +
-      ` **GCM protect + sendto: ${f(limit.gcm_send_big_us)} (${limit.big} B), ${f(limit.gcm_send_small_us)} (${limit.small} B)**; CM protect + sendto ${f(limit.cm_send_big_us)}.`, '');
-  }
-  for (const kbps of cfg.rates) {
-    const pts = sweeps[kbps];
-    const lim = pts.length ? mix(pts[0]) : NaN;
-    parts.push(table(kbps, pts, lim), '', `(×limit: SFU µs per packet per subscriber / ${f(lim)} µs, the limit for this stream's mix of video and audio packets.)`, '');
-  }
-  const md = parts.join('\n');
+  const doc = { cfg, machine, limit, results };
+  const md = render(doc);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  writeFileSync(path.join(cfg.out, `sfu-${stamp}.json`), JSON.stringify({ cfg, machine, limit, results }, null, 2));
+  writeFileSync(path.join(cfg.out, `sfu-${stamp}.json`), JSON.stringify(doc, null, 2));
   writeFileSync(path.join(cfg.out, 'sfu-latest.md'), md + '\n');
   console.log(md);
 }
