@@ -579,10 +579,15 @@ static void on_event(json_t *m)
     const char *ev = json_string_value(json_object_get(m, "event"));
     const char *role = json_string_value(json_object_get(d, "role"));
     const char *st = json_string_value(json_object_get(d, "state"));
-    if (ev && strcmp(ev, "peer.state") == 0 && role && st && strcmp(role, "publisher") == 0 &&
-        strcmp(st, "closed") == 0 && !pub_closed[0]) {
-        snprintf(pub_closed, sizeof pub_closed, "%s",
-                 json_string_value(json_object_get(d, "reason")) ?: "?");
+    static char failed[48]; /* the reason of the publisher's "failed" state (ice-failed, ...) */
+    if (!ev || strcmp(ev, "peer.state") != 0 || !role || !st || strcmp(role, "publisher") != 0) {
+        return;
+    }
+    const char *why = json_string_value(json_object_get(d, "reason")) ?: "?";
+    if (strcmp(st, "failed") == 0) {
+        snprintf(failed, sizeof failed, "%s", why);
+    } else if (strcmp(st, "closed") == 0 && !pub_closed[0]) {
+        snprintf(pub_closed, sizeof pub_closed, "%s", failed[0] ? failed : why);
         pub_closed_ms = now_ms();
     }
 }
