@@ -8,8 +8,9 @@
  *    becomes the DTLS peer (sfu/dtls.c as client) and SRTP is keyed through sfu/srtpx.c. One
  *    thread reads every socket (poll + recvmmsg every --poll-us), so the generator costs little
  *    next to the SFU on a 2-core machine and adds no per-packet wake-up to the SFU's sends (see
- *    sub_main). Every RTP packet is counted
- *    and its sequence number recorded; one packet in SAMPLE per subscriber is authenticated
+ *    sub_main). Every RTP packet is counted and its sequence number recorded (the SFU forwards
+ *    the first publisher's numbers unchanged, sfu/rewrite.h); one packet in SAMPLE per
+ *    subscriber is authenticated
  *    (srtp_unprotect) and the forwarding latency is its kernel receive timestamp
  *    (SO_TIMESTAMPNS: when the SFU's send reached our socket) minus its send time at the end of
  *    the payload (both CLOCK_REALTIME), independent of when the generator gets to read it.
