@@ -10,10 +10,9 @@
  *    next to the SFU on a 2-core machine and adds no per-packet wake-up to the SFU's sends (see
  *    sub_main). Every RTP packet is counted and its sequence number recorded (the SFU forwards
  *    the first publisher's numbers unchanged, sfu/rewrite.h); one packet in SAMPLE per
- *    subscriber is authenticated
- *    (srtp_unprotect) and the forwarding latency is its kernel receive timestamp
- *    (SO_TIMESTAMPNS: when the SFU's send reached our socket) minus its send time at the end of
- *    the payload (both CLOCK_REALTIME), independent of when the generator gets to read it.
+ *    subscriber is authenticated (srtp_unprotect), and the forwarding latency is its kernel
+ *    receive timestamp (SO_TIMESTAMPNS: when the SFU's send reached our socket) minus its send
+ *    time at the end of the payload (both CLOCK_REALTIME), whenever the generator reads it.
  *  - the window (after a warm-up): SFU CPU (/proc/PID/stat) per forwarded packet per
  *    subscriber, loss per subscriber (sequence numbers the publisher sent in the window and the
  *    subscriber never got), latency p50/p99, the generator's own CPU and the rest of the
