@@ -145,10 +145,11 @@ run: deps
 	scripts/run.sh build/release
 
 # ---- tests -------------------------------------------------------------------------------
-# the release build is compiled too (its -O2 warnings, -Werror in CI); bench tools are not
+# the release build is compiled too (its -O2 warnings, -Werror in CI), with the bench tools:
+# tests/e2e/sfu_fanout.test.mjs drives the ASan SFU with the C load viewer (tools/sfu_load)
 test: deps
 	$(MAKE) --no-print-directory MODE=asan binaries tests-bins
-	$(MAKE) --no-print-directory MODE=release binaries
+	$(MAKE) --no-print-directory MODE=release binaries tools
 	scripts/test.sh
 
 test-unit:

@@ -2,9 +2,12 @@
  * off, local addresses added explicitly, browser candidates parsed with an "a=" prefix. */
 #include "ice.h"
 #include "../common/log.h"
+#include <errno.h>
+#include <gio/gio.h>
 #include <nice/agent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct ice {
     NiceAgent *agent; /* owned reference */
@@ -15,7 +18,58 @@ struct ice {
     bool stopped, gathered, connected;
     unsigned port_min, port_max;
     char *ufrag, *pwd; /* g_free */
+    /* Direct send on the selected pair when it is a UDP pair without a relay: the pair's
+     * socket (a reference, so the fd stays libnice's while we hold it) and the remote
+     * address. fd -1: send through nice_agent_send (TURN, ICE-TCP, no pair yet). */
+    GSocket *tx_sock;
+    int tx_fd;
+    struct sockaddr_storage tx_to;
+    socklen_t tx_tolen;
 };
+
+/* Stops direct sends: the pair is gone, failing, or being replaced. */
+static void direct_clear(ice_t *ice)
+{
+    if (ice->tx_sock) {
+        g_object_unref(ice->tx_sock);
+        ice->tx_sock = NULL;
+    }
+    ice->tx_fd = -1;
+}
+
+/* Direct sends on the selected pair when libnice would send a plain datagram itself: a local
+ * UDP candidate that is not relayed (host, server or peer reflexive); TURN and TCP pairs keep
+ * going through libnice, which frames them. */
+static void direct_update(ice_t *ice)
+{
+    NiceCandidate *local = NULL, *remote = NULL;
+    direct_clear(ice);
+    if (ice->stopped ||
+        !nice_agent_get_selected_pair(ice->agent, ice->stream, 1, &local, &remote) || !local ||
+        !remote || local->type == NICE_CANDIDATE_TYPE_RELAYED ||
+        local->transport != NICE_CANDIDATE_TRANSPORT_UDP) {
+        return;
+    }
+    GSocket *sock = nice_agent_get_selected_socket(ice->agent, ice->stream, 1);
+    if (!sock) {
+        return;
+    }
+    int fam = nice_address_ip_version(&remote->addr) == 6 ? AF_INET6 : AF_INET;
+    memset(&ice->tx_to, 0, sizeof ice->tx_to);
+    nice_address_copy_to_sockaddr(&remote->addr, (struct sockaddr *)&ice->tx_to);
+    ice->tx_tolen = fam == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    ice->tx_sock = sock;
+    ice->tx_fd = g_socket_get_fd(sock);
+}
+
+static void on_selected_pair(NiceAgent *agent, guint stream_id, guint comp, NiceCandidate *lc,
+                             NiceCandidate *rc, gpointer ud)
+{
+    ice_t *ice = ud;
+    if (!ice->stopped && stream_id == ice->stream) {
+        direct_update(ice);
+    }
+}
 
 static void refresh_creds(ice_t *ice)
 {
@@ -69,11 +123,17 @@ static void on_component_state(NiceAgent *agent, guint stream_id, guint comp, gu
     LOG_D("ice", "state", "\"peer\":\"%s\",\"state\":\"%s\"", ice->log_id,
           nice_component_state_to_string(state));
     if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
+        if (ice->tx_fd < 0) {
+            direct_update(ice);
+        }
         if (!ice->connected) {
             ice->connected = true;
             ice->cbs.on_state(ice->ud, ICE_CONNECTED);
         }
-    } else if (state == NICE_COMPONENT_STATE_FAILED) {
+    } else {
+        direct_clear(ice); /* consent lost, restart, failure: libnice decides again */
+    }
+    if (state == NICE_COMPONENT_STATE_FAILED) {
         ice->connected = false;
         ice->cbs.on_state(ice->ud, ICE_FAILED);
     }
@@ -94,6 +154,7 @@ ice_t *ice_new(sfu_t *s, bool controlling, const ice_cbs_t *cbs, void *ud, const
     ice_t *ice = g_new0(ice_t, 1);
     ice->cbs = *cbs;
     ice->ud = ud;
+    ice->tx_fd = -1;
     ice->log_id = log_id;
     ice->agent =
         nice_agent_new_full(s->ctx, NICE_COMPATIBILITY_RFC5245,
@@ -117,6 +178,7 @@ ice_t *ice_new(sfu_t *s, bool controlling, const ice_cbs_t *cbs, void *ud, const
     g_signal_connect(ice->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), ice);
     g_signal_connect(ice->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), ice);
     g_signal_connect(ice->agent, "component-state-changed", G_CALLBACK(on_component_state), ice);
+    g_signal_connect(ice->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), ice);
     nice_agent_attach_recv(ice->agent, ice->stream, 1, s->ctx, on_recv, ice);
     ice->port_min = s->cfg.port_min;
     ice->port_max = s->cfg.port_max;
@@ -141,6 +203,7 @@ void ice_stop(ice_t *ice)
 {
     if (ice) {
         ice->stopped = true;
+        direct_clear(ice);
     }
 }
 
@@ -150,6 +213,7 @@ void ice_free(ice_t *ice)
         return;
     }
     ice->stopped = true;
+    direct_clear(ice);
     if (ice->agent) {
         g_signal_handlers_disconnect_by_data(ice->agent, ice);
         if (ice->stream) {
@@ -223,6 +287,7 @@ void ice_remote_done(ice_t *ice)
 
 int ice_restart(ice_t *ice)
 {
+    direct_clear(ice); /* the next selected pair says where media goes */
     if (!nice_agent_restart_stream(ice->agent, ice->stream)) {
         return -1;
     }
@@ -234,6 +299,14 @@ int ice_send(ice_t *ice, const uint8_t *buf, size_t len)
 {
     if (ice->stopped) {
         return -1;
+    }
+    if (ice->tx_fd >= 0) {
+        ssize_t n;
+        do {
+            n = sendto(ice->tx_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+                       (const struct sockaddr *)&ice->tx_to, ice->tx_tolen);
+        } while (n < 0 && errno == EINTR);
+        return n == (ssize_t)len ? 0 : -1;
     }
     gint n = nice_agent_send(ice->agent, ice->stream, 1, (guint)len, (const gchar *)buf);
     return n == (gint)len ? 0 : -1;

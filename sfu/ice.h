@@ -55,7 +55,11 @@ void ice_remote_done(ice_t *ice);
 /* New local credentials (RFC 8445 9); the remote's come with the next ice_set_remote. */
 int ice_restart(ice_t *ice);
 
-/* Sends one datagram on the selected pair. Returns 0 or -1 (not connected, would block). */
+/* Sends one datagram on the selected pair. Returns 0 or -1 (not connected, would block).
+ * A UDP pair without a relay is sent on directly (one sendto on the pair's socket, about 1 µs
+ * less than nice_agent_send per datagram: no agent lock, no GIO); others go through libnice.
+ * Thread-safe against other ice_send calls; the pair itself changes only on the main context
+ * (callers on other threads must not overlap with it: router.c's fan-out does not). */
 int ice_send(ice_t *ice, const uint8_t *buf, size_t len);
 
 #endif

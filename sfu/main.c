@@ -7,10 +7,13 @@
 #include "../common/log.h"
 #include "api.h"
 #include "dtls.h"
+#include "fanout.h"
+#include "router.h"
 #include "rpc_server.h"
 #include "sfu.h"
 #include "srtpx.h"
 #include <glib-unix.h>
+#include <inttypes.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,6 +85,12 @@ static int parse_config(sfu_cfg_t *c, int argc, char **argv, char *err, size_t e
           "bitrate the SFU advertises to publishers (REMB)" },
         { "start-kbps", "SFU_START_KBPS", CFG_INT, &c->start_kbps, "1000",
           "publishers' start bitrate hint (x-google-start-bitrate; 0: none)" },
+        { "fanout-threads", "SFU_FANOUT_THREADS", CFG_INT, &c->fanout_threads, "-1",
+          "fan-out helper threads besides the main one (-1: one per extra CPU)" },
+        { "fanout-min", "SFU_FANOUT_MIN", CFG_INT, &c->fanout_min, "48",
+          "use the fan-out threads from this many subscribers of a room" },
+        { "media-budget-ms", "SFU_MEDIA_BUDGET_MS", CFG_INT, &c->media_budget_ms, "100",
+          "drop publisher media once one loop iteration runs longer (0: never)" },
         { "test-loss-in", NULL, CFG_INT, &c->test_loss_in, "0",
           "testing only: drop this % of incoming RTP" },
         { "test-loss-out", NULL, CFG_INT, &c->test_loss_out, "0",
@@ -111,6 +120,12 @@ static int parse_config(sfu_cfg_t *c, int argc, char **argv, char *err, size_t e
                  "--max-peers >= 1, --remb-bps >= 10000, --start-kbps 0..100000");
         return -1;
     }
+    if (c->fanout_threads < -1 || c->fanout_threads > 64 || c->fanout_min < 1 ||
+        c->media_budget_ms < 0) {
+        snprintf(err, errlen,
+                 "--fanout-threads must be -1..64, --fanout-min >= 1, --media-budget-ms >= 0");
+        return -1;
+    }
     if (c->test_loss_in < 0 || c->test_loss_in > 50 || c->test_loss_out < 0 ||
         c->test_loss_out > 50) {
         snprintf(err, errlen, "--test-loss-in and --test-loss-out must be 0..50");
@@ -121,6 +136,45 @@ static int parse_config(sfu_cfg_t *c, int argc, char **argv, char *err, size_t e
         return -1;
     }
     return 0;
+}
+
+/* The loop's wake-up mark: a source that is never ready, whose prepare and check run at
+ * every iteration of the main context (before and after its poll). */
+typedef struct loop_mark {
+    GSource src;
+    sfu_t *s;
+} loop_mark_t;
+
+static gboolean mark_prepare(GSource *src, gint *timeout)
+{
+    ((loop_mark_t *)src)->s->loop_mark_us = clock_mono_us();
+    *timeout = -1;
+    return FALSE;
+}
+
+static gboolean mark_check(GSource *src)
+{
+    ((loop_mark_t *)src)->s->loop_mark_us = clock_mono_us();
+    return FALSE;
+}
+
+static GSourceFuncs mark_funcs = { .prepare = mark_prepare, .check = mark_check };
+
+bool sfu_overloaded(sfu_t *s)
+{
+    if (s->cfg.media_budget_ms <= 0 ||
+        clock_mono_us() - s->loop_mark_us <= (uint64_t)s->cfg.media_budget_ms * 1000) {
+        return false;
+    }
+    s->overload_drops++;
+    uint64_t now = clock_mono_us();
+    if (now - s->overload_logged_us >= 5000000) {
+        s->overload_logged_us = now;
+        LOG_W("sfu", "overloaded: publisher media dropped until the loop catches up",
+              "\"budget_ms\":%ld,\"dropped_total\":%" PRIu64, s->cfg.media_budget_ms,
+              s->overload_drops);
+    }
+    return true;
 }
 
 static gboolean on_signal(gpointer ud)
@@ -157,6 +211,7 @@ int main(int argc, char **argv)
     s->ctx = g_main_context_default();
     s->loop = g_main_loop_new(s->ctx, FALSE);
     int status = 1;
+    GSource *mark = NULL; /* owned */
     if (srtpx_global_init() != 0) {
         LOG_E("sfu", "libsrtp init failed", NULL);
         goto out;
@@ -166,6 +221,18 @@ int main(int argc, char **argv)
         LOG_E("sfu", "DTLS setup failed", "\"error\":\"%s\"", log_esc(err));
         goto out;
     }
+    long helpers = s->cfg.fanout_threads;
+    if (helpers < 0) {
+        helpers = (long)g_get_num_processors() - 1;
+    }
+    if (!(s->fanout = fanout_new((int)helpers, (int)s->cfg.fanout_min, router_send_protected))) {
+        LOG_W("sfu", "cannot start the fan-out threads: fanning out on the main thread only",
+              "\"threads\":%ld", helpers);
+        s->fanout = fanout_new(0, 1, router_send_protected);
+    }
+    mark = g_source_new(&mark_funcs, sizeof(loop_mark_t));
+    ((loop_mark_t *)mark)->s = s;
+    g_source_attach(mark, s->ctx);
     api_init(s);
     static const rpc_server_cbs_t cbs = {
         .on_request = api_on_request,
@@ -183,9 +250,11 @@ int main(int argc, char **argv)
         LOG_W("sfu", "test loss enabled: media is dropped on purpose",
               "\"in_pct\":%ld,\"out_pct\":%ld", s->cfg.test_loss_in, s->cfg.test_loss_out);
     }
-    LOG_I("sfu", "listening", "\"rpc\":\"%s\",\"id\":\"%s\",\"ips\":\"%s\",\"ports\":\"%u-%u\"",
+    LOG_I("sfu", "listening",
+          "\"rpc\":\"%s\",\"id\":\"%s\",\"ips\":\"%s\",\"ports\":\"%u-%u\","
+          "\"fanout_threads\":%d,\"media_budget_ms\":%ld",
           log_esc(s->cfg.rpc_path), log_esc(s->id), log_esc(s->cfg.ips), s->cfg.port_min,
-          s->cfg.port_max);
+          s->cfg.port_max, fanout_helpers(s->fanout), s->cfg.media_budget_ms);
     g_main_loop_run(s->loop);
     g_source_remove(sig_int);
     g_source_remove(sig_term);
@@ -196,6 +265,12 @@ out:
     s->rpc = NULL;
     /* let deferred frees (peers, GIO's accept task) run before the libraries go away */
     for (int i = 0; i < 100 && g_main_context_iteration(s->ctx, FALSE); i++) {
+    }
+    fanout_free(s->fanout);
+    s->fanout = NULL;
+    if (mark) {
+        g_source_destroy(mark);
+        g_source_unref(mark);
     }
     dtls_ctx_free(s->dtls);
     srtpx_global_deinit();

@@ -82,6 +82,7 @@ peer_t *peer_new(sfu_t *s, room_t *r, const char *id, peer_role_t role)
     if (role == PEER_SUB) {
         list_insert_tail(&r->subs, &p->room_link);
         r->n_subs++;
+        r->fan_dirty = true;
     }
     LOG_I("peer", "created", "\"peer\":\"%s\",\"room\":\"%s\",\"role\":\"%s\"", p->id, r->id,
           peer_role_str(role));
@@ -129,6 +130,7 @@ void peer_close(peer_t *p, const char *reason)
     if (p->role == PEER_SUB) {
         list_remove(&p->room_link);
         r->n_subs--;
+        r->fan_dirty = true;
         r->gone_nacks += p->c.nacks_in;
     } else {
         r->gone_plis += p->c.plis_out;
@@ -242,7 +244,11 @@ static void on_ice_recv(void *ud, uint8_t *buf, size_t len)
         return;
     }
     p->c.packets_in++;
-    router_on_rtp(p, rxbuf, (size_t)n);
+    /* behind (sfu_overloaded): the packet is counted but not fanned out, so that the read
+     * loop drains the socket and the main loop gets back to its timers (consent, DTLS), the
+     * RPC and new peers; viewers recover with a keyframe. Not NACKed: resending what was shed
+     * would only add load. */
+    router_on_rtp(p, rxbuf, (size_t)n, !sfu_overloaded(p->sfu));
 }
 
 /* DTLS records written before our side of ICE has a pair (the browser may already have one

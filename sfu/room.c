@@ -119,6 +119,7 @@ void room_free(room_t *r)
 {
     hold_stop(r);
     forward_room_free(r);
+    g_free(r->fan);
     g_free(r->id);
     g_free(r);
 }

@@ -12,6 +12,11 @@ struct room {
     peer_t *publisher; /* borrowed; NULL when none */
     list_t subs;       /* subscribers, via peer_t.room_link */
     unsigned n_subs;
+    /* the subscribers as an array for the fan-out (router.c), rebuilt from subs when dirty
+     * (a subscriber joined or left): borrowed pointers, owned array */
+    peer_t **fan;
+    unsigned fan_n, fan_cap;
+    bool fan_dirty;
     GQuark owner; /* node id of the controller that opened it or published last (api.c) */
     /* counters of peers that have left, so the room's totals never go backwards: NACKs of
      * subscribers, keyframe requests sent to publishers */

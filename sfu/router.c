@@ -1,10 +1,12 @@
 /* sfu/router.c: see router.h. The per-packet path: parse the header, find the track by payload
  * type (BUNDLE keeps payload types distinct per section), restore RFC 4588 retransmissions to
  * the original packet, update loss and jitter statistics, NACK gaps, cache video, then fan out:
- * one copy, one srtp_protect and one nice_agent_send per subscriber. */
+ * one copy and one srtp_protect per subscriber on this thread, and one send per subscriber on
+ * this thread or a fan-out helper (fanout.h). */
 #include "router.h"
 #include "../common/clock.h"
 #include "../proto/rtp.h"
+#include "fanout.h"
 #include "forward.h"
 #include "peer.h"
 #include "room.h"
@@ -41,6 +43,9 @@ pub_media_t *router_pub_new(const sdp_neg_t *neg)
         }
         t->active = true;
         t->kind = nm->kind;
+        t->codec = g_ascii_strcasecmp(nm->codec.name, "VP8") == 0    ? ROUTER_CODEC_VP8
+                   : g_ascii_strcasecmp(nm->codec.name, "H264") == 0 ? ROUTER_CODEC_H264
+                                                                     : ROUTER_CODEC_OTHER;
         t->pt = nm->codec.pt;
         t->rtx_pt = nm->codec.rtx_pt;
         t->clock = nm->codec.clock;
@@ -142,29 +147,28 @@ static size_t unwrap_rtx(pub_track_t *t, uint8_t *pkt, size_t len, rtp_hdr_t *h)
     return len;
 }
 
-static bool is_keyframe(const peer_t *p, int idx, const uint8_t *payload, size_t len)
+static bool is_keyframe(const pub_track_t *t, const uint8_t *payload, size_t len)
 {
-    const sdp_neg_codec_t *c = &p->pub->neg.media[idx].codec;
-    if (g_ascii_strcasecmp(c->name, "VP8") == 0) {
+    switch (t->codec) {
+    case ROUTER_CODEC_VP8:
         return rtp_vp8_is_keyframe(payload, len);
-    }
-    if (g_ascii_strcasecmp(c->name, "H264") == 0) {
+    case ROUTER_CODEC_H264:
         return rtp_h264_is_keyframe(payload, len);
+    default:
+        return false;
     }
-    return false;
 }
 
-/* Copies the plain RTP packet pkt[0..len) with sub's numbering of section st (SSRC, payload
- * type, oseq, ots), protects it with sub's keys and sends it. Returns 0, or -1 (counted as
- * dropped). */
-static int send_rtp(peer_t *sub, const sub_track_t *st, const uint8_t *pkt, size_t len,
-                    uint16_t oseq, uint32_t ots)
+/* Writes the plain RTP packet pkt[0..len) into buf with sub's numbering of section st (SSRC,
+ * payload type, oseq, ots) and protects it with sub's keys. Returns the protected length, or 0
+ * (counted as dropped, or a test drop). Touches only sub's own state. */
+static size_t protect_for(peer_t *sub, const sub_track_t *st, const uint8_t *pkt, size_t len,
+                          uint16_t oseq, uint32_t ots, uint8_t *buf)
 {
-    static uint8_t buf[ROUTER_PKT_MAX + SRTPX_SPARE];
     int n = (int)len;
     if (len > ROUTER_PKT_MAX || !srtpx_ready(&sub->srtp)) {
         sub->c.dropped++;
-        return -1;
+        return 0;
     }
     if (sfu_test_drop(sub->sfu->cfg.test_loss_out)) {
         return 0;
@@ -174,17 +178,45 @@ static int send_rtp(peer_t *sub, const sub_track_t *st, const uint8_t *pkt, size
     rtp_set_pt(buf, st->pt);
     rtp_set_seq(buf, oseq);
     rtp_set_ts(buf, ots);
-    if (srtpx_protect(&sub->srtp, buf, &n) != 0 || peer_send(sub, buf, (size_t)n) != 0) {
+    if (srtpx_protect(&sub->srtp, buf, &n) != 0) {
         sub->c.dropped++;
-        return -1;
+        return 0;
     }
-    sub->c.packets_out++;
-    sub->c.bytes_out += (uint64_t)n;
-    sub->sfu->bytes_out += (uint64_t)n;
-    return 0;
+    return (size_t)n;
 }
 
-void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len)
+size_t router_send_protected(void *dst, const uint8_t *buf, size_t len)
+{
+    peer_t *sub = dst;
+    if (peer_send(sub, buf, len) != 0) {
+        sub->c.dropped++;
+        return 0;
+    }
+    sub->c.packets_out++;
+    sub->c.bytes_out += (uint64_t)len;
+    return len;
+}
+
+/* The room's subscribers as an array, rebuilt after a join or a leave. */
+static peer_t **room_fan(room_t *r)
+{
+    if (r->fan_dirty) {
+        if (r->fan_cap < r->n_subs) {
+            r->fan_cap = r->n_subs + r->n_subs / 2 + 8;
+            r->fan = g_renew(peer_t *, r->fan, r->fan_cap);
+        }
+        r->fan_n = 0;
+        list_t *it;
+        list_foreach(it, &r->subs)
+        {
+            r->fan[r->fan_n++] = list_entry(it, peer_t, room_link);
+        }
+        r->fan_dirty = false;
+    }
+    return r->fan;
+}
+
+void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len, bool forward)
 {
     pub_media_t *m = p->pub;
     rtp_hdr_t h;
@@ -216,11 +248,14 @@ void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len)
     }
     uint64_t now_us = clock_mono_us(), now_ms = now_us / 1000;
     rxstats_update(&t->rx, h.seq, h.ts, now_us, rtx);
-    if (nackgen_on_packet(&t->nack, h.seq, now_ms) > 0 && (t->fb & SDP_FB_NACK)) {
+    if (nackgen_on_packet(&t->nack, h.seq, now_ms) > 0 && (t->fb & SDP_FB_NACK) && forward) {
         rtcp_fb_send_nacks(p, idx, now_ms);
     }
-    if (t->kind == SDP_KIND_VIDEO && !rtx &&
-        is_keyframe(p, idx, pkt + h.payload_off, h.payload_len)) {
+    if (!forward) {
+        p->c.dropped++;
+        return;
+    }
+    if (t->kind == SDP_KIND_VIDEO && !rtx && is_keyframe(t, pkt + h.payload_off, h.payload_len)) {
         t->keyframes++;
         plictl_keyframe(&t->pli);
     }
@@ -229,10 +264,12 @@ void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len)
         pktcache_put(t->cache, h.seq, pkt, len, now_ms);
     }
     forward_rtp(p->room, p, pkt, len); /* plain RTP to local receivers (recorder) */
-    list_t *it;
-    list_foreach(it, &p->room->subs)
-    {
-        peer_t *s = list_entry(it, peer_t, room_link);
+    room_t *r = p->room;
+    peer_t **subs = room_fan(r);
+    fanout_t *fo = p->sfu->fanout;
+    fanout_begin(fo, (int)r->fan_n);
+    for (unsigned i = 0; i < r->fan_n; i++) {
+        peer_t *s = subs[i];
         int j = s->sub ? s->sub->by_pub[idx] : -1;
         if (s->state != PEER_CONNECTED || j < 0 || !s->sub->t[j].want) {
             continue;
@@ -240,10 +277,16 @@ void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len)
         sub_track_t *st = &s->sub->t[j];
         uint16_t oseq;
         uint32_t ots;
-        if (rtp_rw_map(&st->rw, h.seq, h.ts, st->clock, now_us, &oseq, &ots)) {
-            send_rtp(s, st, pkt, len, oseq, ots);
+        if (!rtp_rw_map(&st->rw, h.seq, h.ts, st->clock, now_us, &oseq, &ots)) {
+            continue;
+        }
+        uint8_t *buf = fanout_slot(fo);
+        size_t n = protect_for(s, st, pkt, len, oseq, ots, buf);
+        if (n > 0) {
+            fanout_push(fo, s, n);
         }
     }
+    p->sfu->bytes_out += fanout_end(fo);
 }
 
 int router_resend(peer_t *sub, const sub_track_t *st, const uint8_t *pkt, size_t len)
@@ -253,7 +296,13 @@ int router_resend(peer_t *sub, const sub_track_t *st, const uint8_t *pkt, size_t
     if (len < 12 || !rtp_rw_remap(&st->rw, rtp_rd16(pkt + 2), rtp_rd32(pkt + 4), &oseq, &ots)) {
         return -1;
     }
-    return send_rtp(sub, st, pkt, len, oseq, ots);
+    uint8_t buf[ROUTER_PKT_MAX + SRTPX_SPARE];
+    size_t n = protect_for(sub, st, pkt, len, oseq, ots, buf);
+    if (n == 0 || (n = router_send_protected(sub, buf, n)) == 0) {
+        return -1;
+    }
+    sub->sfu->bytes_out += n;
+    return 0;
 }
 
 /* ---- subscriber sections ----------------------------------------------------------------- */

@@ -20,9 +20,16 @@
 /* Room needed past the packet in every media buffer (SRTP/SRTCP trailer). */
 #define ROUTER_PKT_MAX 1500
 
+typedef enum router_codec {
+    ROUTER_CODEC_OTHER = 0,
+    ROUTER_CODEC_VP8,
+    ROUTER_CODEC_H264,
+} router_codec_t;
+
 typedef struct pub_track {
     bool active; /* an accepted m= section */
     sdp_kind_t kind;
+    router_codec_t codec; /* how keyframes are recognised */
     uint8_t pt;
     int rtx_pt; /* -1: no rtx */
     uint32_t clock;
@@ -96,7 +103,14 @@ int router_resend(peer_t *sub, const sub_track_t *st, const uint8_t *pkt, size_t
  * -1. */
 int router_track_by_ssrc(const pub_media_t *m, uint32_t ssrc);
 
-/* One unprotected RTP packet from publisher p (pkt has ROUTER_PKT_MAX bytes of room). */
-void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len);
+/* The fan-out's send function (fanout_send_fn): sends a protected packet to subscriber dst
+ * (a peer_t) and counts it. Returns the bytes sent or 0. Runs on fan-out helpers too: it
+ * touches only that subscriber. */
+size_t router_send_protected(void *dst, const uint8_t *buf, size_t len);
+
+/* One unprotected RTP packet from publisher p (pkt has ROUTER_PKT_MAX bytes of room). With
+ * forward false (the SFU is overloaded, peer.c) it only counts as received, for the loss
+ * statistics and so that it is not NACKed: it is neither cached nor sent on. */
+void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len, bool forward);
 
 #endif

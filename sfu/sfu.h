@@ -19,10 +19,13 @@ typedef struct sfu_cfg {
     long stats_ms;        /* periodic stats event (0: off) */
     long pli_interval_ms; /* at most one upstream keyframe request per this interval */
     long max_peers;
-    long remb_bps;      /* the REMB we send publishers */
-    long start_kbps;    /* x-google-start-bitrate in answers to publishers (0: none) */
-    long test_loss_in;  /* testing only: % of incoming RTP dropped (no netem here) */
-    long test_loss_out; /* testing only: % of outgoing RTP dropped */
+    long remb_bps;        /* the REMB we send publishers */
+    long start_kbps;      /* x-google-start-bitrate in answers to publishers (0: none) */
+    long fanout_threads;  /* helper threads for the fan-out, besides the main thread */
+    long fanout_min;      /* rooms with fewer subscribers fan out on the main thread only */
+    long media_budget_ms; /* longer than this in one loop iteration: drop publisher media */
+    long test_loss_in;    /* testing only: % of incoming RTP dropped (no netem here) */
+    long test_loss_out;   /* testing only: % of outgoing RTP dropped */
     /* parsed */
     char ip[SFU_MAX_IPS][64];
     int n_ips;
@@ -30,6 +33,7 @@ typedef struct sfu_cfg {
 } sfu_cfg_t;
 
 typedef struct rpc_server rpc_server_t;
+typedef struct fanout fanout_t;
 typedef struct dtls_ctx dtls_ctx_t;
 typedef struct room room_t;
 typedef struct peer peer_t;
@@ -42,6 +46,7 @@ typedef struct sfu {
     GMainContext *ctx;   /* borrowed: the default context */
     GMainLoop *loop;     /* owned */
     rpc_server_t *rpc;   /* owned */
+    fanout_t *fanout;    /* owned: the fan-out and its helper threads (router.c) */
     dtls_ctx_t *dtls;    /* owned: the process certificate and SSL_CTX */
     void *srtp_sentinel; /* owned srtp_t kept alive for the process life (c-deps.md 7) */
     GHashTable *rooms;   /* id -> room_t*; the table owns the rooms */
@@ -53,6 +58,10 @@ typedef struct sfu {
     bool quiet;        /* shutdown: no events */
     guint stats_timer;
     guint tick_timer; /* periodic RTCP work (receiver reports, NACK retries, coalesced PLIs) */
+    /* overload: the main loop's last wake-up (main.c), publisher RTP dropped for being late */
+    uint64_t loop_mark_us;
+    uint64_t overload_drops;
+    uint64_t overload_logged_us;
     /* process totals for the load figures */
     uint64_t bytes_in, bytes_out, last_bytes_in, last_bytes_out;
     uint64_t last_stats_ms, last_cpu_us;
@@ -73,7 +82,7 @@ peer_t *sfu_peer_find(sfu_t *s, const char *id);
 /* Testing only (--test-loss-in/out): true when this packet should be dropped. */
 static inline bool sfu_test_drop(long pct)
 {
-    static uint32_t x = 2463534242u; /* xorshift32: cheap, deterministic */
+    static _Thread_local uint32_t x = 2463534242u; /* xorshift32: cheap, deterministic */
     if (pct <= 0) {
         return false;
     }
@@ -82,6 +91,11 @@ static inline bool sfu_test_drop(long pct)
     x ^= x << 5;
     return x % 100 < (uint32_t)pct;
 }
+
+/* True when the main loop has spent more than the media budget since its last wake-up: the
+ * fan-out is behind, and publisher media is dropped until the loop has run its timers, RPC and
+ * handshakes again (peer.c). */
+bool sfu_overloaded(sfu_t *s);
 
 /* Closes every peer and room (grace expiry, shutdown). */
 void sfu_close_all(sfu_t *s, const char *reason);

@@ -1,6 +1,7 @@
 /* sfu/stats.c: see stats.h. */
 #include "stats.h"
 #include "../common/clock.h"
+#include "fanout.h"
 #include "peer.h"
 #include "room.h"
 #include <sys/resource.h>
@@ -67,10 +68,12 @@ json_t *stats_json(sfu_t *s, const char *room_id)
             json_array_append_new(peers, peer_stats_json(list_entry(l, peer_t, room_link)));
         }
     }
-    json_t *load = json_pack(
-        "{s:I,s:I,s:I,s:I,s:f}", "peers", (json_int_t)g_hash_table_size(s->peers), "rooms",
-        (json_int_t)g_hash_table_size(s->rooms), "bitrate_in", (json_int_t)s->bitrate_in,
-        "bitrate_out", (json_int_t)s->bitrate_out, "cpu", (double)(int)(s->cpu * 1000) / 1000.0);
+    json_t *load =
+        json_pack("{s:I,s:I,s:I,s:I,s:f,s:I,s:i}", "peers", (json_int_t)g_hash_table_size(s->peers),
+                  "rooms", (json_int_t)g_hash_table_size(s->rooms), "bitrate_in",
+                  (json_int_t)s->bitrate_in, "bitrate_out", (json_int_t)s->bitrate_out, "cpu",
+                  (double)(int)(s->cpu * 1000) / 1000.0, "overload_drops",
+                  (json_int_t)s->overload_drops, "fanout_threads", fanout_helpers(s->fanout) + 1);
     return json_pack("{s:s,s:o,s:o,s:o}", "sfu_id", s->id, "load", load, "rooms", rooms, "peers",
                      peers);
 }

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SUBS 512
+#define MAX_SUBS 4096
 #define MAX_RUNS 15
 #define BATCH    32
 

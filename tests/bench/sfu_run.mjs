@@ -2,7 +2,8 @@
 // tests/bench/sfu_bench.sh inside a private network namespace (`unshare -n`, lo up); refuses to
 // run where any interface other than lo exists. Steps:
 //  1. the physical limit: build/release/tools/sfu_limit (srtp_protect + one UDP send per
-//     packet and subscriber, CPU µs, medians);
+//     packet and subscriber, CPU µs, medians), with 256 sessions once, and before each N with
+//     N sessions and sockets (the SFU's cache footprint grows with N: so does the limit's);
 //  2. per bitrate (SFU_BENCH_RATES, kbit/s) and subscriber count N: SFU_BENCH_RUNS runs, each on
 //     a fresh `onair-sfu --ip 127.0.0.1` (started with tests/lib/rpc.mjs startSfu) driven by
 //     build/release/tools/sfu_load, which prints one JSON result; medians per N. The counts are
@@ -14,6 +15,7 @@
 //   SFU_BENCH_RATES ("2500,600") SFU_BENCH_NS ("50,200,500") SFU_BENCH_STEPS ("2500:100,600:250")
 //   SFU_BENCH_MAX (3000) SFU_BENCH_RUNS (3) SFU_BENCH_WARMUP (3) SFU_BENCH_WINDOW (10)
 //   SFU_BENCH_POLL_US (2000) SFU_BENCH_REFINE (2) SFU_BENCH_BUDGET_S (3600) SFU_BENCH_LIMIT (1)
+//   SFU_BENCH_SFU_ARGS (""): extra onair-sfu flags, e.g. "--fanout-threads 0" for one thread
 //   SFU_BENCH_QUIET (50) SFU_BENCH_QUIET_WAIT (120): before each run, wait (at most QUIET_WAIT s)
 //   until the machine's CPU use over 1 s is below QUIET % of one core (other tenants);
 //   SFU_BENCH_MAX_OTHERS (40) SFU_BENCH_RETRIES (2): a run during which other processes used more
@@ -43,6 +45,7 @@ const cfg = {
   refine: +env('SFU_BENCH_REFINE', 2),
   budget: +env('SFU_BENCH_BUDGET_S', 3600),
   limit: env('SFU_BENCH_LIMIT', '1') !== '0',
+  sfuArgs: env('SFU_BENCH_SFU_ARGS', '').split(/\s+/).filter(Boolean),
   quiet: +env('SFU_BENCH_QUIET', 50),
   quietWait: +env('SFU_BENCH_QUIET_WAIT', 120),
   maxOthers: +env('SFU_BENCH_MAX_OTHERS', 40),
@@ -118,7 +121,7 @@ async function oneRun(kbps, n) {
     bin: path.join(cfg.release, 'onair-sfu'),
     ports: PORTS,
     id: 'bench',
-    args: ['--max-peers', String(n + 100)],
+    args: ['--max-peers', String(n + 100), ...cfg.sfuArgs],
   });
   try {
     const args = ['--rpc', sfu.rpcPath, '--subs', String(n), '--kbps', String(kbps), '--poll-us', String(cfg.pollUs),
@@ -147,8 +150,22 @@ const range = (xs) => {
   return v.length ? [Math.min(...v), Math.max(...v)] : [NaN, NaN];
 };
 
+// The physical limit with n sessions and sockets, measured once per n.
+const limits = new Map();
+async function limitAt(n) {
+  if (!cfg.limit) return null;
+  if (!limits.has(n)) {
+    await waitQuiet();
+    const { out } = await runTool(path.join(cfg.release, 'tools/sfu_limit'), ['--subs', String(Math.min(n, 4096)), '--runs', '3'], 120000);
+    limits.set(n, lastJson(out));
+    log(`physical limit with ${n} sessions: ${JSON.stringify(limits.get(n))}`);
+  }
+  return limits.get(n);
+}
+
 async function point(kbps, n, results) {
   const runs = [];
+  const limitN = await limitAt(n);
   for (let i = 0; i < cfg.runs; i++) {
     try {
       let r;
@@ -168,7 +185,7 @@ async function point(kbps, n, results) {
     }
   }
   const med = summarize(kbps, n, runs);
-  results.push({ kbps, n, runs, median: med });
+  results.push({ kbps, n, runs, median: med, limit_n: limitN });
   return med;
 }
 
@@ -226,18 +243,20 @@ function shortWhy(why) {
 }
 
 // One table per bitrate from the medians (successful runs only; failed runs are counted).
-function table(kbps, pts, limit, runs) {
+function table(kbps, pts, limit, runs, mixAt) {
   const lines = [
     `#### ${kbps} kbit/s video + 64 kbit/s audio (${runs} runs per row: median, min–max)`,
     '',
-    '| N | runs ok | loss % | UDP drops SFU (pub + subs) / load gen | SFU CPU % | SFU µs / pkt / sub | ×limit | latency p50 / p99 µs | RPC max ms | load gen CPU % (subs / pub) | others CPU % ≈ | setup s |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| N | runs ok | loss % | UDP drops SFU (pub + subs) / load gen | SFU CPU % | SFU µs / pkt / sub | limit(N) µs | ×limit(N) | ×limit(256) | latency p50 / p99 µs | RPC max ms | load gen CPU % (subs / pub) | others CPU % ≈ | setup s |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const m of pts) {
     const ratio = limit ? m.sfu_us_per_pkt_sub / limit : NaN;
+    const limN = mixAt(m);
+    const ratioN = m.sfu_us_per_pkt_sub / limN;
     lines.push(`| ${m.n}${m.pass ? '' : ' ✗'} | ${m.runs - m.errors}/${m.runs} | ${fr(m, 'loss_ok_pct', 3)} |` +
       ` ${f(m.udp_drops_sfu_pub, 0)} + ${f(m.udp_drops_sfu, 0)} / ${f(m.udp_drops_load, 0)} | ${f(m.sfu_cpu_pct, 0)} | ${fr(m, 'sfu_us_per_pkt_sub')} |` +
-      ` ${f(ratio)} | ${f(m.lat_p50_us, 0)} / ${f(m.lat_p99_us, 0)} (p99 ${f(m.lat_p99_us_range?.[0], 0)}–${f(m.lat_p99_us_range?.[1], 0)}) |` +
+      ` ${f(limN)} | ${f(ratioN)} | ${f(ratio)} | ${f(m.lat_p50_us, 0)} / ${f(m.lat_p99_us, 0)} (p99 ${f(m.lat_p99_us_range?.[0], 0)}–${f(m.lat_p99_us_range?.[1], 0)}) |` +
       ` ${f(m.rpc_probe_max_us / 1000, 0)} | ${f(m.load_cpu_pct, 0)} (${f(m.load_subs_cpu_pct, 0)} / ${f(m.load_pub_cpu_pct, 0)}) |` +
       ` ${f(Math.max(0, m.others_cpu_pct), 0)} | ${f(m.setup_s, 1)} |`);
   }
@@ -251,7 +270,8 @@ function table(kbps, pts, limit, runs) {
 
 function render({ cfg: c, machine, limit, results }) {
   // the limit for the packet mix the generator sends: 1200-byte video + 172-byte audio
-  const mix = (m) => (limit ? (m.video_pkts * limit.gcm_send_big_us + m.audio_pkts * limit.gcm_send_small_us) / m.pkts_in : NaN);
+  const mixOf = (l, m) => (l ? (m.video_pkts * l.gcm_send_big_us + m.audio_pkts * l.gcm_send_small_us) / m.pkts_in : NaN);
+  const mix = (m) => mixOf(limit, m);
   const parts = [
     `Machine: ${machine.cpus} × ${machine.cpu}, Linux ${machine.kernel}, Node ${machine.node}; tree ${machine.rev}` +
       `${machine.dirty_sfu ? ` (+${machine.dirty_sfu} uncommitted files in sfu/ proto/)` : ''}, ${machine.time}; load average before/after:` +
@@ -264,10 +284,12 @@ function render({ cfg: c, machine, limit, results }) {
       ` **GCM protect + sendto: ${f(limit.gcm_send_big_us)} (${limit.big} B), ${f(limit.gcm_send_small_us)} (${limit.small} B)**; CM protect + sendto ${f(limit.cm_send_big_us)}.`, '');
   }
   for (const kbps of c.rates) {
-    const pts = results.filter((r) => r.kbps === kbps).map((r) => summarize(kbps, r.n, r.runs)).sort((a, b) => a.n - b.n);
+    const rs = results.filter((r) => r.kbps === kbps);
+    const pts = rs.map((r) => summarize(kbps, r.n, r.runs)).sort((a, b) => a.n - b.n);
     const any = pts.find((p) => p.pkts_in);
     const lim = any ? mix(any) : NaN;
-    parts.push(table(kbps, pts, lim, c.runs), '', `(×limit: SFU µs per packet per subscriber / ${f(lim)} µs, the limit for this stream's mix of video and audio packets.)`, '');
+    const mixAt = (m) => mixOf(rs.find((r) => r.n === m.n)?.limit_n, m);
+    parts.push(table(kbps, pts, lim, c.runs, mixAt), '', `(limit(N): sfu_limit with N sessions and sockets for this stream's mix of video and audio packets; ×limit(N): SFU µs per packet per subscriber / limit(N); ×limit(256): / ${f(lim)} µs, the limit with 256 sessions.)`, '');
   }
   return parts.join('\n');
 }
@@ -289,6 +311,7 @@ async function main() {
   };
   try {
     machine.rev = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    machine.sfu_args = cfg.sfuArgs.join(' ');
     machine.dirty_sfu = execFileSync('git', ['-C', REPO, 'status', '--porcelain', '--', 'sfu', 'proto'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
   } catch {}
   log(`SFU benchmark: ${JSON.stringify(cfg)}`);

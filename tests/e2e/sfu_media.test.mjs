@@ -1,7 +1,9 @@
 // tests/e2e/sfu_media.test.mjs: media through onair-sfu with headless Chromium on both ends.
 // One publisher page sends the fake camera (1280x720, 30 fps) and microphone; subscriber pages
 // receive through the SFU. Assertions come from the pages' getStats (polled with a deadline)
-// and from the SFU's RPC events and stats. Runs inside `unshare -n` with lo up.
+// and from the SFU's RPC events and stats. The SFU fans out on two helper threads from the
+// second subscriber on (--fanout-min 2), so real browsers play through the threaded send path
+// as a big room's viewers do. Runs inside `unshare -n` with lo up.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { RpcClient, startSfu } from '../lib/rpc.mjs';
@@ -14,7 +16,7 @@ describe('one publisher, three subscribers through the SFU', () => {
   const subs = []; // {page, id, link}
 
   before(async () => {
-    sfu = await startSfu({ id: 'e2e-media', args: ['--stats-ms', '500'] });
+    sfu = await startSfu({ id: 'e2e-media', args: ['--stats-ms', '500', '--fanout-threads', '2', '--fanout-min', '2'] });
     ({ rpc } = await RpcClient.open(sfu.rpcPath));
     env = await openEnv();
     pub = await env.page('publisher');
