@@ -22,7 +22,7 @@ typedef struct slot {
 struct fanout {
     int helpers, min_parallel;
     GThread **threads;
-    fanout_send_fn send;
+    fanout_send_fn send; /* the current job's */
     GMutex mu;
     GCond start;   /* a new job (or stop) */
     GCond done_cv; /* the last slot of the job was sent */
@@ -37,10 +37,10 @@ struct fanout {
     uint64_t inline_bytes;
     slot_t scratch;
     /* shared with the helpers during a job */
-    _Atomic uint64_t prod;   /* gen | slots published */
-    _Atomic uint64_t claim;  /* gen | next slot to send */
-    _Atomic uint32_t sent;   /* slots sent (or dropped) */
-    _Atomic uint32_t total;  /* slots of the job once the main thread is done, else NO_TOTAL */
+    _Atomic uint64_t prod;  /* gen | slots published */
+    _Atomic uint64_t claim; /* gen | next slot to send */
+    _Atomic uint32_t sent;  /* slots sent (or dropped) */
+    _Atomic uint32_t total; /* slots of the job once the main thread is done, else NO_TOTAL */
     _Atomic uint64_t bytes;
 };
 
@@ -111,10 +111,9 @@ static gpointer helper_main(gpointer ud)
     return NULL;
 }
 
-fanout_t *fanout_new(int helpers, int min_parallel, fanout_send_fn send)
+fanout_t *fanout_new(int helpers, int min_parallel)
 {
     fanout_t *f = g_aligned_alloc0(1, sizeof *f, 64);
-    f->send = send;
     f->min_parallel = min_parallel > 1 ? min_parallel : 1;
     g_mutex_init(&f->mu);
     g_cond_init(&f->start);
@@ -160,8 +159,9 @@ int fanout_helpers(const fanout_t *f)
     return f ? f->helpers : 0;
 }
 
-void fanout_begin(fanout_t *f, int n)
+void fanout_begin(fanout_t *f, int n, fanout_send_fn send)
 {
+    f->send = send; /* helpers read it only after claiming a slot of this job */
     f->pushed = 0;
     f->inline_bytes = 0;
     f->parallel = f->helpers > 0 && n >= f->min_parallel;

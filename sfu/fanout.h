@@ -27,13 +27,14 @@ typedef size_t (*fanout_send_fn)(void *dst, const uint8_t *buf, size_t len);
 /* A pool of `helpers` threads (0: everything inline) used for jobs of at least min_parallel
  * slots (smaller ones run inline: waking a helper costs more than it saves). Returns NULL when
  * a thread cannot be started (the caller may run without). */
-fanout_t *fanout_new(int helpers, int min_parallel, fanout_send_fn send);
+fanout_t *fanout_new(int helpers, int min_parallel);
 /* Stops and joins the helpers. NULL is ignored. */
 void fanout_free(fanout_t *f);
 int fanout_helpers(const fanout_t *f);
 
-/* Starts a job of at most n slots (main thread; jobs do not nest). */
-void fanout_begin(fanout_t *f, int n);
+/* Starts a job of at most n slots, each to be sent with send (main thread; jobs do not
+ * nest). */
+void fanout_begin(fanout_t *f, int n, fanout_send_fn send);
 /* The next slot's buffer (FANOUT_SLOT bytes), valid until fanout_push or fanout_end. */
 uint8_t *fanout_slot(fanout_t *f);
 /* The slot from fanout_slot holds len bytes for dst: it may be sent from now on. */

@@ -8,7 +8,6 @@
 #include "api.h"
 #include "dtls.h"
 #include "fanout.h"
-#include "router.h"
 #include "rpc_server.h"
 #include "sfu.h"
 #include "srtpx.h"
@@ -225,10 +224,10 @@ int main(int argc, char **argv)
     if (helpers < 0) {
         helpers = (long)g_get_num_processors() - 1;
     }
-    if (!(s->fanout = fanout_new((int)helpers, (int)s->cfg.fanout_min, router_send_protected))) {
+    if (!(s->fanout = fanout_new((int)helpers, (int)s->cfg.fanout_min))) {
         LOG_W("sfu", "cannot start the fan-out threads: fanning out on the main thread only",
               "\"threads\":%ld", helpers);
-        s->fanout = fanout_new(0, 1, router_send_protected);
+        s->fanout = fanout_new(0, 1);
     }
     mark = g_source_new(&mark_funcs, sizeof(loop_mark_t));
     ((loop_mark_t *)mark)->s = s;

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+_Static_assert(ROUTER_PKT_MAX + SRTPX_SPARE <= FANOUT_SLOT, "an SRTP packet fits a fan-out slot");
+
 static uint32_t random_ssrc(void)
 {
     uint32_t v = 0;
@@ -267,7 +269,7 @@ void router_on_rtp(peer_t *p, uint8_t *pkt, size_t len, bool forward)
     room_t *r = p->room;
     peer_t **subs = room_fan(r);
     fanout_t *fo = p->sfu->fanout;
-    fanout_begin(fo, (int)r->fan_n);
+    fanout_begin(fo, (int)r->fan_n, router_send_protected);
     for (unsigned i = 0; i < r->fan_n; i++) {
         peer_t *s = subs[i];
         int j = s->sub ? s->sub->by_pub[idx] : -1;

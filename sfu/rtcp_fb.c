@@ -4,6 +4,7 @@
 #include "../common/clock.h"
 #include "../common/log.h"
 #include "../proto/rtcp.h"
+#include "fanout.h"
 #include "forward.h"
 #include "peer.h"
 #include "room.h"
@@ -11,7 +12,8 @@
 #include "stats.h"
 #include <string.h>
 
-#define RTCP_BUF      1200
+#define RTCP_BUF 1200
+_Static_assert(RTCP_BUF + SRTPX_SPARE <= FANOUT_SLOT, "an SRTCP packet fits a fan-out slot");
 #define NACK_RETRY_MS 40 /* a few RTTs on a LAN; NACK_MAX_TRIES bounds the total */
 #define RR_PERIOD_MS  1000
 #define CACHE_AGE_MS  2000 /* older cached packets are not resent */
@@ -28,6 +30,18 @@ int rtcp_fb_send(peer_t *p, uint8_t *rtcp, size_t len)
         return -1;
     }
     return 0;
+}
+
+/* Sends an SRTCP packet protected for subscriber dst (fanout_send_fn; also on fan-out
+ * helpers: touches only dst). */
+static size_t send_protected_rtcp(void *dst, const uint8_t *buf, size_t len)
+{
+    peer_t *p = dst;
+    if (peer_send(p, buf, len) != 0) {
+        p->c.dropped++;
+        return 0;
+    }
+    return len;
 }
 
 /* An empty receiver report: the mandatory first packet of a compound (RFC 3550 6.1). */
@@ -159,6 +173,10 @@ static void forward_sr(peer_t *pub, const rtcp_sr_t *in, int idx)
     if (len > 0) {
         forward_rtcp_sr(pub->room, idx, out, len); /* lip sync for the recorder */
     }
+    /* one SR per subscriber: a fan-out job like a media packet's, so that a big room's SRs
+     * do not hold the loop (and the next media packet) for N sends */
+    fanout_t *fo = pub->sfu->fanout;
+    fanout_begin(fo, (int)pub->room->n_subs, send_protected_rtcp);
     list_t *it;
     list_foreach(it, &pub->room->subs)
     {
@@ -166,14 +184,19 @@ static void forward_sr(peer_t *pub, const rtcp_sr_t *in, int idx)
         int j = s->sub ? s->sub->by_pub[idx] : -1;
         uint32_t ts;
         if (s->state != PEER_CONNECTED || j < 0 || !s->sub->t[j].want ||
-            !rtp_rw_ts(&s->sub->t[j].rw, in->rtp_ts, &ts)) {
+            !rtp_rw_ts(&s->sub->t[j].rw, in->rtp_ts, &ts) || !srtpx_ready(&s->srtp)) {
             continue;
         }
-        len = build_sr(out, RTCP_BUF, in, s->sub->t[j].ssrc, ts, cname);
-        if (len > 0) {
-            rtcp_fb_send(s, out, len);
+        uint8_t *b = fanout_slot(fo);
+        len = build_sr(b, RTCP_BUF, in, s->sub->t[j].ssrc, ts, cname);
+        int n = (int)len;
+        if (len == 0 || srtpx_protect_rtcp(&s->srtp, b, &n) != 0) {
+            s->c.dropped++;
+            continue;
         }
+        fanout_push(fo, s, (size_t)n);
     }
+    fanout_end(fo);
 }
 
 void rtcp_fb_on_pub_rtcp(peer_t *pub, uint8_t *pkt, size_t len)

@@ -47,7 +47,7 @@ void stats_update_rates(sfu_t *s)
     s->last_stats_ms = now;
 }
 
-json_t *stats_json(sfu_t *s, const char *room_id)
+json_t *stats_json(sfu_t *s, const char *room_id, bool with_peers)
 {
     json_t *rooms = json_array(), *peers = json_array();
     GHashTableIter it;
@@ -59,6 +59,9 @@ json_t *stats_json(sfu_t *s, const char *room_id)
             continue;
         }
         json_array_append_new(rooms, room_stats_json(r));
+        if (!with_peers) {
+            continue;
+        }
         if (r->publisher) {
             json_array_append_new(peers, peer_stats_json(r->publisher));
         }
@@ -74,6 +77,10 @@ json_t *stats_json(sfu_t *s, const char *room_id)
                   (json_int_t)s->bitrate_in, "bitrate_out", (json_int_t)s->bitrate_out, "cpu",
                   (double)(int)(s->cpu * 1000) / 1000.0, "overload_drops",
                   (json_int_t)s->overload_drops, "fanout_threads", fanout_helpers(s->fanout) + 1);
+    if (!with_peers) {
+        json_decref(peers);
+        return json_pack("{s:s,s:o,s:o}", "sfu_id", s->id, "load", load, "rooms", rooms);
+    }
     return json_pack("{s:s,s:o,s:o,s:o}", "sfu_id", s->id, "load", load, "rooms", rooms, "peers",
                      peers);
 }

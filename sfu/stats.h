@@ -3,11 +3,13 @@
 #ifndef SFU_STATS_H
 #define SFU_STATS_H
 #include "sfu.h"
+#include <stdbool.h>
 
 void stats_init(sfu_t *s);
 /* Recomputes bit rates and CPU use when at least a second has passed since the last time. */
 void stats_update_rates(sfu_t *s);
-/* The stats object for every room, or only room_id (which must exist). New reference. */
-json_t *stats_json(sfu_t *s, const char *room_id);
+/* The stats object for every room, or only room_id (which must exist), with the per-peer
+ * entries or without ("peers" absent). New reference. */
+json_t *stats_json(sfu_t *s, const char *room_id, bool with_peers);
 
 #endif

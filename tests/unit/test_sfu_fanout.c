@@ -3,8 +3,8 @@
  * pools without helpers send inline, in order; slots grow between jobs; helpers that wake
  * late never touch a later job. Runs under ASan (a slot sent after its job ended, or twice,
  * shows as a wrong count or a use after free when the slot array grows). */
-#include "../../sfu/fanout.h"
 #include "t.h"
+#include "../../sfu/fanout.h"
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -48,7 +48,7 @@ static int run_job(fanout_t *f, int n, int job, uint64_t *bytes_out, int *by_oth
         atomic_store(&dsts[i].got, 0);
         atomic_store(&dsts[i].bad, 0);
     }
-    fanout_begin(f, n);
+    fanout_begin(f, n, send_fn);
     for (int i = 0; i < n; i++) {
         if (i % 3 == 2) {
             continue;
@@ -76,7 +76,7 @@ static int run_job(fanout_t *f, int n, int job, uint64_t *bytes_out, int *by_oth
 
 TEST(fanout_inline_without_helpers)
 {
-    fanout_t *f = fanout_new(0, 1, send_fn);
+    fanout_t *f = fanout_new(0, 1);
     ASSERT(f != NULL);
     ASSERT_EQ(fanout_helpers(f), 0);
     uint64_t bytes;
@@ -90,7 +90,7 @@ TEST(fanout_inline_without_helpers)
 
 TEST(fanout_small_jobs_stay_inline)
 {
-    fanout_t *f = fanout_new(2, 48, send_fn);
+    fanout_t *f = fanout_new(2, 48);
     ASSERT(f != NULL);
     uint64_t bytes;
     int others;
@@ -104,7 +104,7 @@ TEST(fanout_small_jobs_stay_inline)
 TEST(fanout_every_slot_once_with_helpers)
 {
     for (int helpers = 1; helpers <= 3; helpers++) {
-        fanout_t *f = fanout_new(helpers, 2, send_fn);
+        fanout_t *f = fanout_new(helpers, 2);
         ASSERT(f != NULL);
         ASSERT_EQ(fanout_helpers(f), helpers);
         uint64_t bytes;
@@ -127,7 +127,7 @@ TEST(fanout_every_slot_once_with_helpers)
 
 TEST(fanout_free_idle_pool)
 {
-    fanout_t *f = fanout_new(4, 1, send_fn);
+    fanout_t *f = fanout_new(4, 1);
     ASSERT(f != NULL);
     fanout_free(f);
     fanout_free(NULL);
