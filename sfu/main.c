@@ -86,7 +86,7 @@ static int parse_config(sfu_cfg_t *c, int argc, char **argv, char *err, size_t e
           "publishers' start bitrate hint (x-google-start-bitrate; 0: none)" },
         { "fanout-threads", "SFU_FANOUT_THREADS", CFG_INT, &c->fanout_threads, "-1",
           "fan-out helper threads besides the main one (-1: one per extra CPU)" },
-        { "fanout-min", "SFU_FANOUT_MIN", CFG_INT, &c->fanout_min, "48",
+        { "fanout-min", "SFU_FANOUT_MIN", CFG_INT, &c->fanout_min, "250",
           "use the fan-out threads from this many subscribers of a room" },
         { "media-budget-ms", "SFU_MEDIA_BUDGET_MS", CFG_INT, &c->media_budget_ms, "250",
           "drop publisher media once one loop iteration runs longer (0: never)" },
