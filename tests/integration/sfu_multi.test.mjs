@@ -67,7 +67,7 @@ class FakeSfu {
   _stats() {
     for (const c of this.conns) {
       if (c.node) {
-        this._send(c, { event: 'stats', data: { sfu_id: this.id, load: { ...this.load }, rooms: [], peers: [] } });
+        this._send(c, { event: 'stats', data: { sfu_id: this.id, load: { ...this.load }, rooms: [] } });
         this.statsSent++;
       }
     }
