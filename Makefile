@@ -9,7 +9,9 @@
 #   make bench      benchmarks against the Node.js reference (see docs/BENCHMARKS.md)
 #   make format / format-check
 #
-# Modes: MODE=release (default), MODE=asan (ASan+UBSan+LSan), MODE=fuzz (clang, libFuzzer).
+# Modes: MODE=release (default), MODE=asan (ASan+UBSan+LSan), MODE=fuzz (clang, libFuzzer),
+# MODE=tsan (ThreadSanitizer: `make MODE=tsan binaries tests-bins`, then run a test with
+# ONAIR_BUILD=build/tsan).
 
 MODE    ?= release
 B       := build/$(MODE)
@@ -26,6 +28,10 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 ifeq ($(MODE),asan)
   SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  OPT := -O1
+else ifeq ($(MODE),tsan)
+  # ThreadSanitizer, for the SFU's fan-out threads (docs/SFU.md); not part of make test
+  SAN := -fsanitize=thread -fno-omit-frame-pointer
   OPT := -O1
 else ifeq ($(MODE),fuzz)
   CC  := clang-14

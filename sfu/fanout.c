@@ -1,13 +1,17 @@
 /* sfu/fanout.c: see fanout.h. The job's counters carry its generation in their high half
  * (published slots, next slot to send), so a helper that wakes after its job ended can never
  * take a slot of the next one: every claim is a compare-and-swap that checks the generation.
- * The main thread waits only for slots that were claimed (a helper still asleep has none). */
+ * The main thread waits only for slots that were claimed (a helper still asleep has none).
+ * Plain pthreads and C11 atomics, so that ThreadSanitizer (MODE=tsan) sees every
+ * synchronisation. */
 #include "fanout.h"
 #include <glib.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 typedef struct slot {
     alignas(64) void *dst;
@@ -21,14 +25,14 @@ typedef struct slot {
 
 struct fanout {
     int helpers, min_parallel;
-    GThread **threads;
+    pthread_t *threads;
     fanout_send_fn send; /* the current job's */
-    GMutex mu;
-    GCond start;   /* a new job (or stop) */
-    GCond done_cv; /* the last slot of the job was sent */
-    bool stop;     /* under mu */
-    uint32_t gen;  /* under mu: the current job */
-    bool woken;    /* main thread: the helpers know of the current job */
+    pthread_mutex_t mu;
+    pthread_cond_t start;   /* a new job (or stop) */
+    pthread_cond_t done_cv; /* the last slot of the job was sent */
+    bool stop;              /* under mu */
+    uint32_t gen;           /* under mu: the current job */
+    bool woken;             /* main thread: the helpers know of the current job */
     /* main thread: the slots (resized only between jobs) and the job being filled */
     slot_t *slots;
     int cap;
@@ -49,9 +53,9 @@ static void finish_one(fanout_t *f, size_t bytes)
     atomic_fetch_add(&f->bytes, bytes);
     uint32_t s = atomic_fetch_add(&f->sent, 1) + 1;
     if (s == atomic_load(&f->total)) {
-        g_mutex_lock(&f->mu);
-        g_cond_signal(&f->done_cv);
-        g_mutex_unlock(&f->mu);
+        pthread_mutex_lock(&f->mu);
+        pthread_cond_signal(&f->done_cv);
+        pthread_mutex_unlock(&f->mu);
     }
 }
 
@@ -90,24 +94,24 @@ static void drain(fanout_t *f, uint32_t gen, bool wait)
     }
 }
 
-static gpointer helper_main(gpointer ud)
+static void *helper_main(void *ud)
 {
     fanout_t *f = ud;
     uint32_t seen = 0;
-    g_mutex_lock(&f->mu);
+    pthread_mutex_lock(&f->mu);
     for (;;) {
         while (!f->stop && f->gen == seen) {
-            g_cond_wait(&f->start, &f->mu);
+            pthread_cond_wait(&f->start, &f->mu);
         }
         if (f->stop) {
             break;
         }
         seen = f->gen;
-        g_mutex_unlock(&f->mu);
+        pthread_mutex_unlock(&f->mu);
         drain(f, seen, true);
-        g_mutex_lock(&f->mu);
+        pthread_mutex_lock(&f->mu);
     }
-    g_mutex_unlock(&f->mu);
+    pthread_mutex_unlock(&f->mu);
     return NULL;
 }
 
@@ -115,20 +119,18 @@ fanout_t *fanout_new(int helpers, int min_parallel)
 {
     fanout_t *f = g_aligned_alloc0(1, sizeof *f, 64);
     f->min_parallel = min_parallel > 1 ? min_parallel : 1;
-    g_mutex_init(&f->mu);
-    g_cond_init(&f->start);
-    g_cond_init(&f->done_cv);
-    f->threads = g_new0(GThread *, helpers > 0 ? helpers : 1);
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->start, NULL);
+    pthread_cond_init(&f->done_cv, NULL);
+    f->threads = g_new0(pthread_t, helpers > 0 ? helpers : 1);
     for (int i = 0; i < helpers; i++) {
-        char name[16];
-        g_snprintf(name, sizeof name, "fanout-%d", i + 1);
-        GError *e = NULL;
-        f->threads[i] = g_thread_try_new(name, helper_main, f, &e);
-        if (!f->threads[i]) {
-            g_clear_error(&e);
+        if (pthread_create(&f->threads[i], NULL, helper_main, f) != 0) {
             fanout_free(f);
             return NULL;
         }
+        char name[16];
+        snprintf(name, sizeof name, "fanout-%u", (unsigned)(i + 1) % 100u);
+        pthread_setname_np(f->threads[i], name); /* top -H, perf */
         f->helpers++;
     }
     return f;
@@ -139,18 +141,18 @@ void fanout_free(fanout_t *f)
     if (!f) {
         return;
     }
-    g_mutex_lock(&f->mu);
+    pthread_mutex_lock(&f->mu);
     f->stop = true;
-    g_cond_broadcast(&f->start);
-    g_mutex_unlock(&f->mu);
+    pthread_cond_broadcast(&f->start);
+    pthread_mutex_unlock(&f->mu);
     for (int i = 0; i < f->helpers; i++) {
-        g_thread_join(f->threads[i]);
+        pthread_join(f->threads[i], NULL);
     }
     g_free(f->threads);
     g_aligned_free(f->slots);
-    g_cond_clear(&f->done_cv);
-    g_cond_clear(&f->start);
-    g_mutex_clear(&f->mu);
+    pthread_cond_destroy(&f->done_cv);
+    pthread_cond_destroy(&f->start);
+    pthread_mutex_destroy(&f->mu);
     g_aligned_free(f);
 }
 
@@ -174,14 +176,14 @@ void fanout_begin(fanout_t *f, int n, fanout_send_fn send)
         f->cap = n + n / 2;
         f->slots = g_aligned_alloc(f->cap, sizeof(slot_t), 64);
     }
-    g_mutex_lock(&f->mu);
+    pthread_mutex_lock(&f->mu);
     f->gen = f->gen + 1 ? f->gen + 1 : 1;
     atomic_store(&f->total, NO_TOTAL);
     atomic_store(&f->sent, 0);
     atomic_store(&f->bytes, 0);
     atomic_store(&f->prod, (uint64_t)f->gen << 32);
     atomic_store(&f->claim, (uint64_t)f->gen << 32);
-    g_mutex_unlock(&f->mu);
+    pthread_mutex_unlock(&f->mu);
     f->woken = false;
 }
 
@@ -193,9 +195,9 @@ void fanout_begin(fanout_t *f, int n, fanout_send_fn send)
 static void wake(fanout_t *f)
 {
     f->woken = true;
-    g_mutex_lock(&f->mu);
-    g_cond_broadcast(&f->start);
-    g_mutex_unlock(&f->mu);
+    pthread_mutex_lock(&f->mu);
+    pthread_cond_broadcast(&f->start);
+    pthread_mutex_unlock(&f->mu);
 }
 
 uint8_t *fanout_slot(fanout_t *f)
@@ -230,11 +232,11 @@ uint64_t fanout_end(fanout_t *f)
     }
     drain(f, f->gen, false);
     if (atomic_load(&f->sent) != f->pushed) {
-        g_mutex_lock(&f->mu);
+        pthread_mutex_lock(&f->mu);
         while (atomic_load(&f->sent) != f->pushed) {
-            g_cond_wait(&f->done_cv, &f->mu);
+            pthread_cond_wait(&f->done_cv, &f->mu);
         }
-        g_mutex_unlock(&f->mu);
+        pthread_mutex_unlock(&f->mu);
     }
     return atomic_load(&f->bytes);
 }
