@@ -397,13 +397,14 @@ static const char *state_str(sfu_state_t s)
 static void add_local_sfu(sfu_t *s, void *ud)
 {
     json_t *a = ud;
-    uint64_t peers = 0, in = 0, out = 0;
-    sfu_load(s, &peers, &in, &out);
-    json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:b}", "id", sfu_id(s),
-                                       "socket", sfu_socket_path(s), "state",
-                                       state_str(sfu_get_state(s)), "draining", sfu_draining(s),
-                                       "peers", (json_int_t)peers, "bitrateIn", (json_int_t)in,
-                                       "bitrateOut", (json_int_t)out, "local", 1));
+    sfu_load_info_t l;
+    sfu_get_load(s, &l);
+    json_array_append_new(
+        a, json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:f, s:I, s:b}", "id", sfu_id(s),
+                     "socket", sfu_socket_path(s), "state", state_str(sfu_get_state(s)), "draining",
+                     sfu_draining(s), "peers", (json_int_t)l.peers, "bitrateIn",
+                     (json_int_t)l.bitrate_in, "bitrateOut", (json_int_t)l.bitrate_out, "cpu",
+                     l.cpu, "overloadDrops", (json_int_t)l.overload_drops, "local", 1));
 }
 
 static int cmp_sfu(const void *a, const void *b)

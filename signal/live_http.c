@@ -126,6 +126,27 @@ static void metrics_rooms(live_t *app, buf_t *b)
     }
 }
 
+/* One sample per SFU of the pool (sfu_pool_foreach callbacks; ud is the buffer). */
+static void prom_sfu_sample(sfu_t *s, buf_t *b, const char *name, double v)
+{
+    char l[300];
+    prom_sample(b, name, prom_label(l, sizeof l, "sfu", sfu_id(s)), v);
+}
+
+static void prom_sfu_cpu(sfu_t *s, void *ud)
+{
+    sfu_load_info_t l;
+    sfu_get_load(s, &l);
+    prom_sfu_sample(s, ud, "onair_sfu_cpu", l.cpu);
+}
+
+static void prom_sfu_drops(sfu_t *s, void *ud)
+{
+    sfu_load_info_t l;
+    sfu_get_load(s, &l);
+    prom_sfu_sample(s, ud, "onair_sfu_overload_drops_total", (double)l.overload_drops);
+}
+
 static int on_metrics(http_req_t *req, http_res_t *res, void *ud)
 {
     live_t *app = ud;
@@ -197,6 +218,13 @@ static int on_metrics(http_req_t *req, http_res_t *res, void *ud)
     prom_sample(&b, "onair_sfu_rpc_errors_total", "kind=\"timeout\"", (double)ps.timeouts);
     prom_family(&b, "onair_sfu_restarts_total", "counter", "spawned SFU processes restarted");
     prom_sample(&b, "onair_sfu_restarts_total", NULL, (double)ps.restarts);
+    prom_family(
+        &b, "onair_sfu_cpu", "gauge",
+        "CPU of each SFU this node drives, in cores (its last stats; fan-out threads count)");
+    sfu_pool_foreach(app->sfus, prom_sfu_cpu, &b);
+    prom_family(&b, "onair_sfu_overload_drops_total", "counter",
+                "publisher packets each SFU shed because its loop fell behind (--media-budget-ms)");
+    sfu_pool_foreach(app->sfus, prom_sfu_drops, &b);
     http_res_send(res, 200, PROM_CONTENT_TYPE, b.data, b.len);
     http_res_header(res, "Cache-Control", "no-store");
     buf_deinit(&b);

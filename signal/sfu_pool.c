@@ -239,6 +239,10 @@ static void take_load(sfu_t *s, json_t *load)
     s->bitrate_in = (uint64_t)json_number_value(json_object_get(load, "bitrate_in"));
     s->bitrate_out = (uint64_t)json_number_value(json_object_get(load, "bitrate_out"));
     s->cpu = json_number_value(json_object_get(load, "cpu"));
+    json_t *od = json_object_get(load, "overload_drops");
+    if (json_is_integer(od)) {
+        s->overload_drops = (uint64_t)json_integer_value(od);
+    }
     json_t *max = json_object_get(load, "max_peers");
     if (json_is_integer(max)) {
         s->max_peers = (uint64_t)json_integer_value(max);

@@ -113,6 +113,7 @@ typedef struct sfu_load_info {
     uint64_t peers, rooms, max_peers, bitrate_in, bitrate_out;
     double cpu; /* process CPU time per wall time over the SFU's last interval (1.0: one core) */
     double score;
+    uint64_t overload_drops; /* publisher packets it shed (--media-budget-ms), since it started */
 } sfu_load_info_t;
 void sfu_get_load(const sfu_t *s, sfu_load_info_t *out);
 /* Marks the SFU as draining (sends drain {on}; every node sees it in the SFU's next stats);

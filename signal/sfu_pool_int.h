@@ -58,6 +58,7 @@ struct sfu {
     uint64_t peers, rooms, max_peers, bitrate_in, bitrate_out;
     uint64_t asked; /* peers asked for (publisher.offer, subscriber.create) since the stats */
     double cpu;
+    uint64_t overload_drops; /* publisher packets the SFU shed, since it started */
 };
 
 struct sfu_pool {

@@ -363,4 +363,5 @@ void sfu_get_load(const sfu_t *s, sfu_load_info_t *out)
     out->bitrate_out = s->bitrate_out;
     out->cpu = s->cpu;
     out->score = load_score(s);
+    out->overload_drops = s->overload_drops;
 }

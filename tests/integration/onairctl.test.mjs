@@ -399,7 +399,7 @@ describe('onairctl: one node (memory state)', { timeout: 120000 }, () => {
     let j = await ctlJson(['sfus'], { url });
     assert.equal(j.length, 1);
     assert.deepEqual({ ...j[0], node: undefined }, { id: 'mock-sfu', socket: sfu.sockPath, state: 'ready',
-      draining: false, peers: 3, bitrateIn: 1500000, bitrateOut: 3000000, local: true, node: undefined });
+      draining: false, peers: 3, bitrateIn: 1500000, bitrateOut: 3000000, cpu: 0.01, overloadDrops: 0, local: true, node: undefined });
 
     const d = await ctl(['sfu', 'drain', 'mock-sfu'], { url });
     assert.equal(d.code, 0, d.stderr);

@@ -254,6 +254,39 @@ test('placement: least loaded by peers and cpu, ties by rooms; draining SFUs are
   assert.deepEqual(fakes.c.offers(), [r1, r5]);
 });
 
+test('each SFU\'s cpu and shed media reach /metrics and the admin API', async (t) => {
+  const dir = tmp('onair-m-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const a = new FakeSfu(path.join(dir, 'a.sock'), 'fake-a', { cpu: 1.25, overload_drops: 42 });
+  const b = new FakeSfu(path.join(dir, 'b.sock'), 'fake-b', { cpu: 0.5 });
+  for (const f of [a, b]) {
+    await f.start();
+    t.after(() => f.stop());
+  }
+  const node = await startLive({ args: ['--sfu-sockets', dir] });
+  t.after(() => node.stop());
+  await waitSfus(node, { total: 2, ready: 2 }, 'two fakes');
+  await a.statsFlushed();
+  await b.statsFlushed();
+  let m = await node.metrics();
+  assert.equal(m.get('onair_sfu_cpu{sfu="fake-a"}'), 1.25);
+  assert.equal(m.get('onair_sfu_cpu{sfu="fake-b"}'), 0.5);
+  assert.equal(m.get('onair_sfu_overload_drops_total{sfu="fake-a"}'), 42);
+  assert.equal(m.get('onair_sfu_overload_drops_total{sfu="fake-b"}'), 0); // an SFU that does not say: 0
+  // the counter moves with the SFU's stats
+  a.load.overload_drops = 50;
+  await a.statsFlushed();
+  m = await node.metrics();
+  assert.equal(m.get('onair_sfu_overload_drops_total{sfu="fake-a"}'), 50);
+  const tok = node.token({ sub: 'ops', role: 'admin' });
+  const res = await http(`${node.url}/api/admin/sfus`, { headers: { Authorization: `Bearer ${tok}` } });
+  assert.equal(res.status, 200, res.body);
+  const list = Array.isArray(res.json) ? res.json : res.json.sfus;
+  const fa = list.find((x) => x.id === 'fake-a');
+  assert.equal(fa.overloadDrops, 50);
+  assert.equal(fa.cpu, 1.25);
+});
+
 test('two nodes on one Redis: node 2 connects to the SFU node 1 registered; the SFU serves both', { skip: !fs.existsSync(SFU) && `missing ${SFU}` }, async (t) => {
   const redis = await startRedis();
   t.after(() => redis.stop());
