@@ -19,8 +19,10 @@ struct ice {
     unsigned port_min, port_max;
     char *ufrag, *pwd; /* g_free */
     /* Direct send on the selected pair when it is a UDP pair without a relay: the pair's
-     * socket (a reference, so the fd stays libnice's while we hold it) and the remote
-     * address. fd -1: send through nice_agent_send (TURN, ICE-TCP, no pair yet). */
+     * socket (a reference to libnice's GSocket; libnice closes its fd only when the stream
+     * goes, and every path there clears this first: ice_stop, ice_free, a state other than
+     * connected/ready, a restart) and the remote address. fd -1: send through
+     * nice_agent_send (TURN, ICE-TCP, no pair yet). */
     GSocket *tx_sock;
     int tx_fd;
     struct sockaddr_storage tx_to;
