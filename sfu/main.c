@@ -159,7 +159,7 @@ static gboolean mark_check(GSource *src)
 
 static GSourceFuncs mark_funcs = { .prepare = mark_prepare, .check = mark_check };
 
-bool sfu_overloaded(sfu_t *s)
+bool sfu_shed_media(sfu_t *s)
 {
     if (s->cfg.media_budget_ms <= 0 ||
         clock_mono_us() - s->loop_mark_us <= (uint64_t)s->cfg.media_budget_ms * 1000) {

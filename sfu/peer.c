@@ -244,11 +244,11 @@ static void on_ice_recv(void *ud, uint8_t *buf, size_t len)
         return;
     }
     p->c.packets_in++;
-    /* behind (sfu_overloaded): the packet is counted but not fanned out, so that the read
+    /* behind (sfu_shed_media): the packet is counted but not fanned out, so that the read
      * loop drains the socket and the main loop gets back to its timers (consent, DTLS), the
      * RPC and new peers; viewers recover with a keyframe. Not NACKed: resending what was shed
      * would only add load. */
-    router_on_rtp(p, rxbuf, (size_t)n, !sfu_overloaded(p->sfu));
+    router_on_rtp(p, rxbuf, (size_t)n, !sfu_shed_media(p->sfu));
 }
 
 /* DTLS records written before our side of ICE has a pair (the browser may already have one

@@ -92,10 +92,11 @@ static inline bool sfu_test_drop(long pct)
     return x % 100 < (uint32_t)pct;
 }
 
-/* True when the main loop has spent more than the media budget since its last wake-up: the
- * fan-out is behind, and publisher media is dropped until the loop has run its timers, RPC and
- * handshakes again (peer.c). */
-bool sfu_overloaded(sfu_t *s);
+/* For one publisher RTP packet (peer.c): true when it must be shed because the main loop has
+ * spent more than the media budget since its last wake-up (the fan-out is behind; media is
+ * shed until the loop has run its timers, RPC and handshakes again). A true answer counts the
+ * packet in overload_drops and logs a warning at most every 5 s. */
+bool sfu_shed_media(sfu_t *s);
 
 /* Closes every peer and room (grace expiry, shutdown). */
 void sfu_close_all(sfu_t *s, const char *reason);
